@@ -1,0 +1,85 @@
+"""The Databricks workspace emulator's state: principals, entitlements, warehouses, grants."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Literal
+
+PrincipalKind = Literal["user", "service_principal"]
+WarehouseState = Literal["RUNNING", "STOPPED", "STARTING", "STOPPING", "DELETED"]
+
+DATABRICKS_SQL_ACCESS = "databricks-sql-access"
+WORKSPACE_ACCESS = "workspace-access"
+
+
+@dataclass
+class WorkspacePrincipal:
+    """A user (by user name / UPN) or service principal (by application id) added to the workspace."""
+
+    key: str  # user name (lower case) or application id; what current_user() returns
+    kind: PrincipalKind
+    display_name: str = ""
+    scim_id: str = field(default_factory=lambda: str(uuid.uuid4().int)[:16])
+    entitlements: set[str] = field(default_factory=lambda: {DATABRICKS_SQL_ACCESS, WORKSPACE_ACCESS})
+    active: bool = True
+    admin: bool = False
+
+
+@dataclass
+class OAuthSecret:
+    """A Databricks OAuth secret of a service principal (``dose...`` value)."""
+
+    value: str
+    secret_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    expires_at: float = 4_102_444_800.0
+
+
+@dataclass
+class DatabricksServicePrincipal:
+    """An account-level service principal that may hold Databricks OAuth secrets."""
+
+    application_id: str
+    display_name: str = ""
+    secrets: list[OAuthSecret] = field(default_factory=list)
+
+
+@dataclass
+class OAuthAppIntegration:
+    """A Databricks OAuth app connection (custom or published, e.g. ``databricks-cli``, ``dbt``)."""
+
+    client_id: str
+    name: str
+    redirect_urls: list[str] = field(default_factory=list)
+    confidential: bool = False
+    client_secret: str | None = None
+    scopes: set[str] = field(default_factory=lambda: {"all-apis", "offline_access", "sql"})
+    # Refresh token time-to-live, minutes (Databricks default: 10080 = 7 days).
+    refresh_token_ttl_minutes: int = 10080
+
+
+@dataclass
+class Warehouse:
+    warehouse_id: str
+    name: str = "Starter Warehouse"
+    state: WarehouseState = "RUNNING"
+    start_delay_seconds: float = 0.0
+    can_use: set[str] = field(default_factory=set)  # principal keys
+    can_manage: set[str] = field(default_factory=set)
+    auto_start: bool = True
+
+
+@dataclass
+class Workspace:
+    workspace_id: str  # numeric string, as in adb-<id>.<n>.azuredatabricks.net
+    tenant_id: str  # the Entra tenant the workspace trusts
+    principals: dict[str, WorkspacePrincipal] = field(default_factory=dict)  # by key
+    account_service_principals: dict[str, DatabricksServicePrincipal] = field(default_factory=dict)
+    oauth_apps: dict[str, OAuthAppIntegration] = field(default_factory=dict)
+    warehouses: dict[str, Warehouse] = field(default_factory=dict)
+    # IP access list: when enabled, only these CIDRs may call the workspace.
+    ip_access_list_enabled: bool = False
+    ip_allow_list: list[str] = field(default_factory=list)
+    # Unity Catalog: (principal key, securable, privilege) grants, e.g. ("a@x", "main", "USE CATALOG").
+    uc_grants: set[tuple[str, str, str]] = field(default_factory=set)
+    default_catalog: str = "main"
