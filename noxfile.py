@@ -1,0 +1,80 @@
+"""Sessions: tests, lint, demo, bench, compat. ``nox -s tests`` is the README's test command."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import nox
+
+nox.options.default_venv_backend = "uv|venv"
+nox.options.sessions = ["tests"]
+
+ROOT = Path(__file__).parent
+OIDC_PROVIDER_DIR = ROOT / "tests" / "oidc_provider"
+
+# Supported dbt-databricks lines (dbt-core stays below 1.12: see shared FIELD-NOTES).
+DBT_LINES = {
+    "1.10": ["dbt-databricks~=1.10.0", "dbt-core>=1.10,<1.11"],
+    "1.11": ["dbt-databricks~=1.11.0", "dbt-core>=1.11.2,<1.12"],
+    "1.12": ["dbt-databricks~=1.12.0", "dbt-core>=1.11.2,<1.12"],
+}
+
+
+def _ensure_chromium(session: nox.Session) -> None:
+    """Debian's chromium drives the browser tests (Playwright never downloads a browser)."""
+    if shutil.which("chromium"):
+        return
+    if shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0:
+        session.run("apt-get", "update", "-qq", external=True)
+        session.run("apt-get", "install", "-y", "-qq", "chromium", external=True)
+    else:
+        session.warn("chromium not found: browser tests will be skipped (apt-get install chromium)")
+
+
+def _npm_install(session: nox.Session) -> None:
+    if not (OIDC_PROVIDER_DIR / "package.json").exists() or not shutil.which("npm"):
+        return
+    with session.chdir(OIDC_PROVIDER_DIR):
+        cmd = "ci" if (OIDC_PROVIDER_DIR / "package-lock.json").exists() else "install"
+        session.run("npm", cmd, "--no-audit", "--no-fund", "--loglevel=error", external=True)
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The whole suite against the sandbox, with real clients (installs what it needs)."""
+    _ensure_chromium(session)
+    _npm_install(session)
+    session.install(".[dev]")
+    session.run("pytest", *(session.posargs or ["-q"]))
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    session.install(".[dev]")
+    session.run("ruff", "check", "plugin", "tests", "noxfile.py")
+    session.run("mypy")
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """Start the sandbox, connect with M2M through sql.connect, then run dbt on sample_project."""
+    session.install(".[sandbox,dbt]")
+    session.run("python", "-m", "brickauth.sandbox.demo", *session.posargs)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks: header factory vs databricks-sdk, import time, first query. Writes a JSON report."""
+    session.install(".[sandbox]", "databricks-sdk")
+    out = session.posargs[0] if session.posargs else "bench-report.json"
+    session.run("python", "benchmarks/run.py", "--out", out)
+
+
+@nox.session
+@nox.parametrize("line", list(DBT_LINES))
+def compat(session: nox.Session, line: str) -> None:
+    """The dbt tests once per supported dbt-databricks line."""
+    session.install(".[dev]", *DBT_LINES[line])
+    session.run("pytest", "-q", "tests/dbt", "-m", "dbt")
