@@ -73,6 +73,8 @@ class AppRegistration:
     )
     has_service_principal: bool = True
     enabled: bool = True
+    # Application permissions (app roles) granted to this app's service principal: resource -> roles.
+    app_role_assignments: dict[str, set[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -86,6 +88,13 @@ class User:
     enabled: bool = True
     # Tenants this user was invited to as a guest (B2B).
     guest_of: set[str] = field(default_factory=set)
+    # The code the user's authenticator shows (the sandbox's second factor).
+    mfa_code: str = "123456"
+    # Entra's "TokensValidFrom": refresh tokens issued before this time are rejected (password reset,
+    # revokeSignInSessions). Epoch seconds.
+    tokens_valid_after: float = 0.0
+    # A Global Administrator may grant consent on behalf of the organization.
+    is_admin: bool = False
 
 
 @dataclass

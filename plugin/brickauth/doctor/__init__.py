@@ -1,0 +1,42 @@
+"""brickauth doctor: check a configuration end to end, and explain any auth error a user pastes.
+
+- ``knowledge``: the knowledge base of causes (``causes.yaml``) and the classifier.
+- ``explain``: classify pasted text or a log file.
+- ``sources`` / ``plan``: gather settings (flags, env, ~/.databrickscfg, dbt target) and interpret them.
+- ``checks``: the bounded, ordered checks; ``report``: live display and ``--json``.
+- ``docgen``: generate docs/troubleshooting.md.
+
+Importing this package is cheap; requests, rich, the connector and keyring load when a check runs.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from brickauth.clock import Clock
+    from brickauth.doctor.checks import Finding
+    from brickauth.doctor.plan import Plan
+
+
+def diagnose(
+    explicit: dict[str, Any] | None = None,
+    *,
+    env: dict[str, str] | None = None,
+    step_timeout: float = 5.0,
+    deadline: float = 20.0,
+    clock: Clock | None = None,
+    **source_options: Any,
+) -> tuple[Plan, list[Finding]]:
+    """Run every check without display; returns the plan and the findings (for scripts and tests)."""
+    from brickauth.clock import SYSTEM_CLOCK
+    from brickauth.doctor.checks import run_checks
+    from brickauth.doctor.plan import build_plan
+    from brickauth.doctor.sources import gather
+
+    plan = build_plan(gather(explicit or {}, env=env, **source_options))
+    findings = run_checks(plan, step_timeout=step_timeout, deadline=deadline, clock=clock or SYSTEM_CLOCK)
+    return plan, findings
+
+
+__all__ = ["diagnose"]

@@ -1,0 +1,140 @@
+"""``brickauth doctor explain``: find the auth errors in pasted text or a log file and explain each.
+
+It classifies with the knowledge base only: when nothing matches, it says so and shows the error lines
+it could not place, and never guesses. Everything it prints is masked (tokens, secrets, passwords).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from brickauth.doctor.knowledge import KnowledgeBase, Match, load
+from brickauth.doctor.redact import Redactor
+
+EXPLAIN_SCHEMA = "brickauth.doctor.explain/v1"
+MAX_UNRECOGNIZED = 5
+
+# Lines that look like an error even when no cause matched them.
+_ERRORISH_RE = re.compile(
+    r"(Error\b(?!=)|Exception\b|Traceback \(most recent call last\)|\berror_description\b|\bERROR\b(?!=)|"
+    r"\bfailed\b|\bdenied\b|Unauthori[sz]ed|Forbidden|HTTP ERROR \d{3}|\[Errno|AADSTS\d+)"
+)
+_NOT_AN_ERROR_RE = re.compile(r"ERROR=0|\b0 errors?\b|PASS=\d+ WARN=\d+ ERROR=0", re.IGNORECASE)
+
+
+@dataclass
+class Unrecognized:
+    line: int
+    excerpt: str
+
+
+@dataclass
+class ExplainResult:
+    findings: list[Match]
+    unrecognized: list[Unrecognized] = field(default_factory=list)
+    source: str = "text"
+
+    @property
+    def known(self) -> list[Match]:
+        return [m for m in self.findings if m.cause is not None]
+
+    def exit_code(self) -> int:
+        """0 when every error found is explained, 1 when something was found but not recognised."""
+        unknown = [m for m in self.findings if m.cause is None]
+        return 1 if (unknown or self.unrecognized) else 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema": EXPLAIN_SCHEMA,
+            "source": self.source,
+            "findings": [_match_json(m) for m in self.findings],
+            "unrecognized": [{"line": u.line, "excerpt": u.excerpt} for u in self.unrecognized],
+        }
+
+
+def explain(
+    text: str,
+    *,
+    kb: KnowledgeBase | None = None,
+    redactor: Redactor | None = None,
+    source: str = "text",
+) -> ExplainResult:
+    kb = kb or load()
+    mask = redactor or Redactor()
+    matches, unmatched = kb.scan(text)
+    for match in matches:
+        match.excerpt = mask(match.excerpt)
+    unrecognized: list[Unrecognized] = []
+    for block in unmatched:
+        for offset, line in enumerate(block.text.splitlines()):
+            if _ERRORISH_RE.search(line) and not _NOT_AN_ERROR_RE.search(line):
+                unrecognized.append(Unrecognized(block.line + offset, mask(line.strip())[:300]))
+                break  # one line per block is enough to point at it
+        if len(unrecognized) >= MAX_UNRECOGNIZED:
+            break
+    return ExplainResult(matches, unrecognized, source)
+
+
+def _match_json(match: Match) -> dict[str, Any]:
+    cause = match.cause
+    if cause is None:
+        return {
+            "cause_id": None,
+            "aadsts": match.aadsts,
+            "title": f"AADSTS{match.aadsts} is not in brickauth's knowledge base",
+            "line": match.line,
+            "occurrences": match.occurrences,
+            "excerpt": match.excerpt,
+            "explanation": None,
+            "fix": None,
+            "links": [f"https://login.microsoftonline.com/error?code={match.aadsts}"],
+        }
+    return {
+        "cause_id": cause.id,
+        "aadsts": match.aadsts,
+        "title": cause.title,
+        "line": match.line,
+        "occurrences": match.occurrences,
+        "excerpt": match.excerpt,
+        "explanation": cause.explanation,
+        "fix": cause.fix,
+        "links": list(cause.links),
+    }
+
+
+def render_text(result: ExplainResult) -> str:
+    """Plain text for a terminal or a pipe (the CLI adds colour when it is a TTY)."""
+    out: list[str] = []
+    if not result.findings and not result.unrecognized:
+        return "No authentication or connection error found in the text.\n"
+    for number, match in enumerate(result.findings, start=1):
+        where = f"line {match.line}" + (f", {match.occurrences} times" if match.occurrences > 1 else "")
+        if match.cause is None:
+            out.append(f"{number}. AADSTS{match.aadsts}: not in brickauth's knowledge base ({where})")
+            out.append(f"   > {match.excerpt}")
+            out.append("   brickauth does not know this code and will not guess. Look it up:")
+            out.append(f"   https://login.microsoftonline.com/error?code={match.aadsts}")
+            out.append("")
+            continue
+        cause = match.cause
+        out.append(f"{number}. {cause.title}  [{cause.id}] ({where})")
+        out.append(f"   > {match.excerpt}")
+        out.append(_indent("What it means: " + cause.explanation))
+        out.append("   Fix:")
+        out.append(_indent(cause.fix, 5))
+        for link in cause.links:
+            out.append(f"   Docs: {link}")
+        out.append("")
+    if result.unrecognized:
+        out.append("Not recognised (brickauth does not know these errors and will not guess):")
+        for item in result.unrecognized:
+            out.append(f"   line {item.line}: {item.excerpt}")
+        out.append("")
+    return "\n".join(out)
+
+
+def _indent(text: str, width: int = 3) -> str:
+    pad = " " * width
+    return "\n".join(pad + line if line else line for line in text.splitlines())

@@ -1,0 +1,68 @@
+"""Mask secrets in text before doctor prints it: pasted errors, log files, probe responses.
+
+Masks what looks like a credential (JWTs, bearer tokens, Databricks PATs/OAuth secrets/refresh tokens,
+Entra client secret values, ``key=value`` pairs of secret-named keys, URL passwords) and any literal
+value the caller knows to be secret (the configured client secret, a fetched token).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+MASK = "***"
+
+_SECRET_KEYS = (
+    r"client_secret|clientsecret|client-secret|secret|password|passwd|pwd|access_token|refresh_token|"
+    r"id_token|token|code_verifier|client_assertion|assertion|api_key|apikey|authorization|"
+    r"(?:AZURE|ARM|DATABRICKS)_CLIENT_SECRET|DATABRICKS_TOKEN|BRICKAUTH_SANDBOX_PASSWORD"
+)
+
+_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    # A JWT: three base64url parts, the first one a JSON header ("eyJ").
+    (re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"), "eyJ" + MASK),
+    # HTTP authorization header values.
+    (re.compile(r"(?i)\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}"), r"\1 " + MASK),
+    # Databricks personal access tokens, OAuth secrets and refresh tokens.
+    (re.compile(r"\bdapi[0-9a-f]{20,}(?:-\d+)?"), "dapi" + MASK),
+    (re.compile(r"\bdose[0-9A-Za-z]{8,}"), "dose" + MASK),
+    (re.compile(r"\bdoau[0-9A-Za-z]{8,}"), "doau" + MASK),
+    # Entra ID client secret values: "xxx8Q~..." (40 characters, a tilde after a digit and Q).
+    (re.compile(r"(?<![A-Za-z0-9_.~-])[A-Za-z0-9_.-]{3}\d[A-Za-z]~[A-Za-z0-9_.~-]{20,}"), MASK),
+    # key=value / "key": "value" / key: value for secret-named keys (JSON, dict reprs, env, YAML, URLs).
+    (
+        re.compile(
+            r"""(?ix)
+            (?P<key>["']?\b(?:""" + _SECRET_KEYS + r""")\b["']?\s*[:=]\s*)
+            (?P<quote>["']?)
+            (?P<value>(?!\*\*\*)[^"'\s,&}\]]{4,})
+            """
+        ),
+        r"\g<key>\g<quote>" + MASK,
+    ),
+    # user:password@host in URLs.
+    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@]+):[^@\s/]+@"), r"\1:" + MASK + "@"),
+)
+
+
+class Redactor:
+    """Masks secrets in text; ``known`` values (configured secrets, fetched tokens) are masked verbatim."""
+
+    def __init__(self, known: Iterable[str] = ()) -> None:
+        self._known = sorted({k for k in known if k and len(k) >= 4}, key=len, reverse=True)
+
+    def add(self, value: str | None) -> None:
+        if value and len(value) >= 4 and value not in self._known:
+            self._known.append(value)
+            self._known.sort(key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        for value in self._known:
+            text = text.replace(value, MASK)
+        for pattern, replacement in _PATTERNS:
+            text = pattern.sub(replacement, text)
+        return text
+
+
+def redact(text: str, known: Iterable[str] = ()) -> str:
+    return Redactor(known)(text)

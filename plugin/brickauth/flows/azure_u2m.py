@@ -1,0 +1,246 @@
+"""azure-u2m: a user signs in with Microsoft Entra ID through msal (PublicClientApplication), for the
+Azure Databricks resource (``2ff814a6-.../user_impersonation``).
+
+- silent first: msal's ``SerializableTokenCache`` lives in our token store (keyring by default) and
+  its refresh token is used under the cross-process lock;
+- a browser sign-in is msal's ``initiate_auth_code_flow`` / ``acquire_token_by_auth_code_flow`` (msal
+  checks state and PKCE) with the redirect received by our loopback listener on
+  ``http://localhost:<port>`` (Entra accepts any port for a mobile/desktop ``http://localhost``
+  redirect; ``redirect_port`` / ``BRICKAUTH_REDIRECT_PORT`` pins one, 0 = any free port);
+- without a browser, the device code flow (the app must allow public client flows).
+
+Defaults: tenant ``organizations`` (set ``AZURE_TENANT_ID`` to the workspace's tenant, needed for
+guest accounts) and the Azure CLI's public client id, present in every tenant (set ``AZURE_CLIENT_ID``
+to your own app registration).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, TextIO
+from urllib.parse import urlsplit
+
+from brickauth.browser import Opener
+from brickauth.clock import SYSTEM_CLOCK, Clock
+from brickauth.errors import BrickauthError, IdentityProviderError, LoginError
+from brickauth.http import HttpClient
+from brickauth.oauth.loopback import Callback
+from brickauth.oauth.u2m import SignInResult, U2MSource, login_error_from_redirect
+from brickauth.settings import Settings
+from brickauth.store import Document, StoreKey, TokenStore
+from brickauth.token import AccessToken
+
+log = logging.getLogger(__name__)
+
+AZURE_DATABRICKS_RESOURCE_ID = "2ff814a6-3304-4ab8-85cb-cd0e6f879c1d"
+DEFAULT_SCOPES = (f"{AZURE_DATABRICKS_RESOURCE_ID}/user_impersonation",)
+AZURE_CLI_CLIENT_ID = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"
+DEFAULT_TENANT = "organizations"
+_RESERVED = {"openid", "profile", "offline_access"}  # msal adds these itself
+
+
+class AzureU2MSource(U2MSource):
+    flow = "azure-u2m"
+    provider_label = "Microsoft Entra ID"
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        http: HttpClient | None = None,
+        store: TokenStore | None = None,
+        opener: Opener | None = None,
+        no_browser: bool = False,
+        login_timeout: float | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+        out: TextIO | None = None,
+    ) -> None:
+        self.settings = settings
+        authority_host = settings.host.entra_authority_host if settings.host else settings.authority_host
+        self.tenant = settings.tenant_id or DEFAULT_TENANT
+        self.authority = f"{authority_host.rstrip('/')}/{self.tenant}"
+        self.client_id = settings.client_id or AZURE_CLI_CLIENT_ID
+        self.scopes = tuple(s for s in (settings.scopes or DEFAULT_SCOPES) if s not in _RESERVED)
+        self.redirect_port = settings.redirect_port or 0
+        self.login_hint = settings.login_hint
+        self._http = http or HttpClient(timeout=settings.timeout, verify=settings.verify)
+        self._app: Any = None
+        self._cache: Any = None
+        super().__init__(
+            key=StoreKey(self.authority, self.client_id, self.scopes, settings.login_hint or "",
+                         flow=self.flow),
+            store=store,
+            interactive=settings.interactive,
+            no_browser=no_browser,
+            login_timeout=login_timeout,
+            opener=opener,
+            clock=clock,
+            out=out,
+            store_mode=settings.token_store,
+            allow_plaintext=settings.allow_plaintext_store or None,
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AzureU2MSource:
+        return cls(settings)
+
+    def target(self) -> str:
+        return str(self.settings.host) if self.settings.host else "Azure Databricks"
+
+    def login_command(self) -> str:
+        parts = ["brickauth login"]
+        if self.settings.profile:
+            parts.append(f"--profile {self.settings.profile}")
+        if self.settings.host:
+            parts.append(f"--host {self.settings.host}")
+        parts.append("--auth-type azure-u2m")
+        if self.settings.tenant_id:
+            parts.append(f"--tenant-id {self.settings.tenant_id}")
+        if self.client_id != AZURE_CLI_CLIENT_ID:
+            parts.append(f"--client-id {self.client_id}")
+        if self.login_hint:
+            parts.append(f"--login-hint {self.login_hint}")
+        return " ".join(parts)
+
+    # -- msal -----------------------------------------------------------------------------------
+    def _msal(self, doc: Document | None) -> Any:
+        """The msal app (made once) with its cache loaded from ``doc``."""
+        import msal
+
+        if self._app is None:
+            self._cache = msal.SerializableTokenCache()
+            known = urlsplit(self.authority).hostname in msal.authority.WELL_KNOWN_AUTHORITY_HOSTS
+            try:
+                self._app = msal.PublicClientApplication(
+                    self.client_id, authority=self.authority, token_cache=self._cache,
+                    http_client=self._http, instance_discovery=known,
+                )  # fmt: skip
+            except ValueError as exc:  # msal's authority validation; never carries a secret
+                raise LoginError(
+                    f"Entra ID authority {self.authority} could not be used: {str(exc)[:200]}",
+                    fix="check AZURE_TENANT_ID (a tenant GUID or domain) and AZURE_AUTHORITY_HOST.",
+                    code="BA616",
+                ) from None
+        text = doc.get("msal_cache") if doc else None
+        self._cache.deserialize(text if isinstance(text, str) else "{}")
+        return self._app
+
+    def _account(self, app: Any, doc: Document | None) -> Any:
+        accounts = app.get_accounts(username=self.login_hint) if self.login_hint else app.get_accounts()
+        wanted = doc.get("home_account_id") if doc else None
+        for account in accounts:
+            if wanted and account.get("home_account_id") == wanted:
+                return account
+        return accounts[0] if accounts else None
+
+    def _result(self, app: Any, result: dict[str, Any]) -> SignInResult:
+        now = self.clock.now()
+        claims = result.get("id_token_claims") or {}
+        username = claims.get("preferred_username") or claims.get("upn") or claims.get("email")
+        home = None
+        for account in app.get_accounts():
+            if username and account.get("username", "").lower() == str(username).lower():
+                home = account.get("home_account_id")
+        expires_at = now + float(result.get("expires_in") or 3600)
+        doc: Document = {
+            "flow": self.flow,
+            "account": username,
+            "home_account_id": home,
+            "expires_at": expires_at,
+            "obtained_at": now,
+            "msal_cache": self._cache.serialize(),
+        }
+        token = AccessToken(token=str(result["access_token"]), expires_at=expires_at,
+                            token_type=str(result.get("token_type") or "Bearer"), scopes=self.scopes)
+        return SignInResult(token=token, account=username, doc=doc)
+
+    @staticmethod
+    def _error(result: dict[str, Any]) -> IdentityProviderError:
+        from brickauth.idp_errors import from_entra
+
+        return from_entra(result)
+
+    # -- U2MSource ------------------------------------------------------------------------------
+    def cached_token(self, doc: Document) -> tuple[AccessToken, float] | None:
+        """The best access token for our scopes in the stored msal cache (read as JSON, no msal)."""
+        try:
+            cache = json.loads(doc["msal_cache"])
+            entries = cache.get("AccessToken", {}).values()
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return None
+        wanted = {s.lower() for s in self.scopes}
+        home = doc.get("home_account_id")
+        best: tuple[AccessToken, float] | None = None
+        for entry in entries:
+            try:
+                if entry.get("client_id") != self.client_id:
+                    continue
+                if home and entry.get("home_account_id") != home:
+                    continue
+                if not wanted <= {t.lower() for t in str(entry.get("target", "")).split()}:
+                    continue
+                expires = float(entry["expires_on"])
+                token = AccessToken(token=str(entry["secret"]), expires_at=expires,
+                                    token_type=str(entry.get("token_type") or "Bearer"), scopes=self.scopes)
+                if best is None or expires > best[0].expires_at:
+                    best = (token, float(entry.get("cached_at") or 0))
+            except (KeyError, TypeError, ValueError, AttributeError):
+                continue
+        return best
+
+    def refresh(self, doc: Document) -> SignInResult | None:
+        app = self._msal(doc)
+        account = self._account(app, doc)
+        if account is None:
+            return None
+        result = app.acquire_token_silent_with_error(list(self.scopes), account=account, force_refresh=True)
+        if not result:
+            return None  # no refresh token for this account and scopes
+        if "access_token" not in result:
+            raise self._error(result)
+        return self._result(app, result)
+
+    def browser_sign_in(self) -> SignInResult:
+        app = self._msal(self.store.load(self.key))
+        flows: dict[str, Any] = {}
+
+        def build(redirect_uri: str) -> tuple[str, str]:
+            flow = app.initiate_auth_code_flow(list(self.scopes), redirect_uri=redirect_uri,
+                                               login_hint=self.login_hint)
+            flows["flow"] = flow
+            return str(flow["auth_uri"]), str(flow["state"])
+
+        def finish(callback: Callback, redirect_uri: str) -> SignInResult:
+            try:  # msal checks state and sends the PKCE verifier it made
+                result = app.acquire_token_by_auth_code_flow(flows["flow"], callback.params,
+                                                             scopes=list(self.scopes))
+            except ValueError:
+                raise LoginError("msal refused the sign-in response (state mismatch).",
+                                 fix="run `brickauth login` again.", code="BA611") from None
+            if "access_token" not in result:
+                err = self._error(result)
+                raise LoginError(err.message, fix=err.fix, code=err.code)
+            return self._result(app, result)
+
+        return self.run_loopback(port=self.redirect_port, redirect_host="localhost", build_url=build,
+                                 finish=finish,
+                                 describe_error=lambda cb: login_error_from_redirect(cb, "Entra ID"))
+
+    def headless_sign_in(self) -> SignInResult:
+        app = self._msal(self.store.load(self.key))
+        flow = app.initiate_device_flow(scopes=list(self.scopes))
+        if "user_code" not in flow:
+            err: BrickauthError = self._error(flow)
+            raise LoginError(
+                f"Device code sign-in could not start: {err.message}",
+                fix=err.fix or "allow public client flows on the app registration, or use a browser.",
+                code=err.code,
+            )
+        self.terminal.say(f"brickauth: no browser here. {flow.get('message')}")
+        deadline = self.clock.now() + min(self.login_timeout * 5, float(flow.get("expires_in") or 900))
+        result = app.acquire_token_by_device_flow(flow, exit_condition=lambda _f: self.clock.now() > deadline)
+        if "access_token" not in result:
+            err = self._error(result)
+            raise LoginError(err.message, fix=err.fix, code=err.code)
+        return self._result(app, result)

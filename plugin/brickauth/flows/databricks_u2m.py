@@ -1,0 +1,189 @@
+"""databricks-u2m: a user signs in at the workspace's own OAuth server (``/oidc/v1/authorize`` and
+``/oidc/v1/token``) with authorization code + PKCE S256, ``state`` and ``offline_access``.
+
+Defaults are those of the Databricks CLI, whose OAuth app every workspace has: client id
+``databricks-cli`` and redirect ``http://localhost:8020`` (set ``client_id`` / ``redirect_port``
+(``BRICKAUTH_REDIRECT_PORT``) for a custom OAuth app connection). Without a browser (SSH, containers,
+``--no-browser``) the sign-in link is printed and the user pastes back the URL the browser was sent
+to (its page fails to load there, which is expected).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+from urllib.parse import parse_qs, urlsplit
+
+from brickauth.browser import Opener
+from brickauth.clock import SYSTEM_CLOCK, Clock
+from brickauth.errors import ConfigurationError, LoginError
+from brickauth.http import HttpClient
+from brickauth.oauth.client import OAuthClient, TokenResponse
+from brickauth.oauth.loopback import Callback
+from brickauth.oauth.metadata import databricks_workspace_metadata
+from brickauth.oauth.pkce import PKCEPair, new_state
+from brickauth.oauth.u2m import SignInResult, U2MSource, login_error_from_redirect
+from brickauth.secret import Secret
+from brickauth.settings import Settings
+from brickauth.store import Document, StoreKey, TokenStore
+from brickauth.token import AccessToken
+
+DEFAULT_CLIENT_ID = "databricks-cli"
+DEFAULT_REDIRECT_PORT = 8020
+DEFAULT_SCOPES = ("all-apis", "offline_access")
+
+
+class DatabricksU2MSource(U2MSource):
+    flow = "databricks-u2m"
+    provider_label = "Databricks OAuth (workspace sign-in)"
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        http: HttpClient | None = None,
+        store: TokenStore | None = None,
+        opener: Opener | None = None,
+        no_browser: bool = False,
+        login_timeout: float | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+        out: TextIO | None = None,
+        stdin: TextIO | None = None,
+    ) -> None:
+        if settings.host is None:
+            raise ConfigurationError("databricks-u2m needs the workspace URL.",
+                                     fix="set DATABRICKS_HOST or pass host=.", code="BA110")
+        self.settings = settings
+        self.host_url = settings.host.url
+        self.client_id = settings.client_id or DEFAULT_CLIENT_ID
+        self.scopes = tuple(settings.scopes or DEFAULT_SCOPES)
+        if "offline_access" not in self.scopes:
+            self.scopes = (*self.scopes, "offline_access")
+        port = settings.redirect_port
+        self.redirect_port = port if port is not None else DEFAULT_REDIRECT_PORT
+        self.oauth = OAuthClient(
+            databricks_workspace_metadata(self.host_url),
+            self.client_id,
+            client_secret=settings.client_secret,
+            http=http or HttpClient(timeout=settings.timeout, verify=settings.verify),
+            issuer_label="Databricks",
+            clock=clock,
+        )
+        self._stdin = stdin
+        super().__init__(
+            key=StoreKey(self.host_url, self.client_id, self.scopes, settings.login_hint or "",
+                         flow=self.flow),
+            store=store,
+            interactive=settings.interactive,
+            no_browser=no_browser,
+            login_timeout=login_timeout,
+            opener=opener,
+            clock=clock,
+            out=out,
+            store_mode=settings.token_store,
+            allow_plaintext=settings.allow_plaintext_store or None,
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> DatabricksU2MSource:
+        return cls(settings)
+
+    def target(self) -> str:
+        return self.host_url
+
+    def login_command(self) -> str:
+        parts = ["brickauth login"]
+        if self.settings.profile:
+            parts.append(f"--profile {self.settings.profile}")
+        parts += [f"--host {self.host_url}", "--auth-type databricks-u2m"]
+        if self.client_id != DEFAULT_CLIENT_ID:
+            parts.append(f"--client-id {self.client_id}")
+        if self.key.account:
+            parts.append(f"--login-hint {self.key.account}")
+        return " ".join(parts)
+
+    # -- tokens <-> stored document -------------------------------------------------------------
+    def cached_token(self, doc: Document) -> tuple[AccessToken, float] | None:
+        try:
+            token = AccessToken(token=str(doc["access_token"]), expires_at=float(doc["expires_at"]),
+                                token_type=str(doc.get("token_type") or "Bearer"), scopes=self.scopes)
+            return token, float(doc.get("obtained_at") or 0.0)
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    def _result(self, tokens: TokenResponse, account: str | None) -> SignInResult:
+        account = tokens.account() or account
+        doc: Document = {
+            "flow": self.flow,
+            "account": account,
+            "access_token": tokens.access_token.reveal(),
+            "refresh_token": tokens.refresh_token.reveal() if tokens.refresh_token else None,
+            "token_type": tokens.token_type,
+            "expires_at": tokens.expires_at,
+            "obtained_at": tokens.obtained_at,
+        }
+        return SignInResult(token=tokens.to_access_token(), account=account, doc=doc)
+
+    def refresh(self, doc: Document) -> SignInResult | None:
+        refresh_token = doc.get("refresh_token")
+        if not isinstance(refresh_token, str) or not refresh_token:
+            return None
+        tokens = self.oauth.refresh(Secret(refresh_token))
+        return self._result(tokens, doc.get("account"))
+
+    # -- sign-in --------------------------------------------------------------------------------
+    def _authorize_url(self, redirect_uri: str, pkce: PKCEPair, state: str) -> str:
+        extra = {"login_hint": self.key.account} if self.key.account else {}
+        return self.oauth.authorization_url(redirect_uri=redirect_uri, scopes=self.scopes, state=state,
+                                            code_challenge=pkce.challenge, extra=extra)
+
+    def browser_sign_in(self) -> SignInResult:
+        pkce = PKCEPair.generate()
+        state = new_state()
+
+        def finish(callback: Callback, redirect_uri: str) -> SignInResult:
+            assert callback.code is not None
+            tokens = self.oauth.exchange_code(callback.code, redirect_uri=redirect_uri,
+                                              code_verifier=pkce.verifier)
+            return self._result(tokens, None)
+
+        return self.run_loopback(
+            port=self.redirect_port,
+            redirect_host="localhost",
+            build_url=lambda redirect_uri: (self._authorize_url(redirect_uri, pkce, state), state),
+            finish=finish,
+            describe_error=lambda cb: login_error_from_redirect(cb, f"{self.host_url}"),
+        )
+
+    def headless_sign_in(self) -> SignInResult:
+        pkce = PKCEPair.generate()
+        state = new_state()
+        redirect_uri = f"http://localhost:{self.redirect_port}"
+        url = self._authorize_url(redirect_uri, pkce, state)
+        self.terminal.say(
+            f"brickauth: no browser here. Open this link on any device and sign in to {self.host_url}:\n"
+            f"  {url}\nThe browser then goes to {redirect_uri}/?code=... and shows an error page: "
+            "that is expected. Copy that whole address from the address bar."
+        )
+        self.terminal.out.write("Paste the address here: ")
+        self.terminal.out.flush()
+        line = (self._stdin or sys.stdin).readline().strip()
+        if not line:
+            raise LoginError("No redirect address was pasted.",
+                             fix="run `brickauth login` again and paste the address the browser ended on.",
+                             code="BA615")
+        params = {k: v[0] for k, v in parse_qs(urlsplit(line).query).items()}
+        if params.get("state") != state:
+            raise LoginError(
+                "The pasted address does not belong to this sign-in (its state value does not match).",
+                fix="paste the address from the sign-in started by this command (the newest tab).",
+                code="BA611",
+            )
+        if "code" not in params:
+            raise login_error_from_redirect(
+                Callback(code=None, error=params.get("error"),
+                         error_description=params.get("error_description"), params=params),
+                self.host_url)
+        tokens = self.oauth.exchange_code(Secret(params["code"]), redirect_uri=redirect_uri,
+                                          code_verifier=pkce.verifier)
+        return self._result(tokens, None)

@@ -1,0 +1,329 @@
+"""What both user sign-in flows (azure-u2m, databricks-u2m) share: the cache-then-lock-then-refresh-
+then-sign-in sequence, the re-sign-in policy, and the terminal side of a browser sign-in.
+
+``fetch()``:
+1. a token in the store that is still fresh is returned (no lock, no network);
+2. otherwise, under the cross-process lock for this key, the store is read again (another process
+   may have refreshed or signed in meanwhile), then the refresh token is used;
+3. a refresh refused as expired/revoked (``invalid_grant``, AADSTS700082/50173/700084) or no cached
+   sign-in at all leads to an interactive sign-in, or, when this run cannot ask a person,
+   to ``LoginRequiredError`` naming the exact ``brickauth login`` command.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, TextIO
+
+from brickauth.browser import Opener, browser_available, is_interactive, open_browser
+from brickauth.clock import SYSTEM_CLOCK, Clock
+from brickauth.errors import (
+    BrickauthError,
+    IdentityProviderError,
+    InvalidGrantError,
+    LoginError,
+    LoginRequiredError,
+)
+from brickauth.oauth import landing
+from brickauth.oauth.loopback import DEFAULT_TIMEOUT, Callback, LoopbackServer
+from brickauth.store import Document, StoreKey, TokenStore, open_store
+from brickauth.token import AccessToken
+
+log = logging.getLogger(__name__)
+
+LOGIN_TIMEOUT_ENV = "BRICKAUTH_LOGIN_TIMEOUT"
+# Entra codes meaning "the refresh token can no longer be used: sign in again".
+RESIGN_IN_CODES = frozenset({700082, 50173, 700084, 70043, 700081, 50076, 50078, 50079, 65001})
+RESIGN_IN_ERRORS = frozenset({"invalid_grant", "interaction_required", "login_required", "consent_required"})
+REFRESH_LOCK_TIMEOUT = 90.0
+
+
+def is_fresh(expires_at: float, obtained_at: float, now: float) -> bool:
+    """A cached token is handed out as-is while more than min(20 min, 60% of its lifetime) is left,
+    i.e. before the token lifecycle would want to refresh it anyway."""
+    lifetime = max(expires_at - obtained_at, 0.0)
+    return expires_at - now > min(1200.0, 0.6 * lifetime)
+
+
+def needs_new_sign_in(err: BaseException) -> bool:
+    if isinstance(err, InvalidGrantError):
+        return True
+    if isinstance(err, IdentityProviderError) and not err.transient:
+        return err.idp_error in RESIGN_IN_ERRORS or bool(RESIGN_IN_CODES & set(err.idp_error_codes))
+    return False
+
+
+def login_timeout_from_env() -> float:
+    raw = os.environ.get(LOGIN_TIMEOUT_ENV, "").strip()
+    try:
+        return float(raw) if raw else DEFAULT_TIMEOUT
+    except ValueError:
+        return DEFAULT_TIMEOUT
+
+
+@dataclass
+class SignInResult:
+    token: AccessToken
+    account: str | None
+    doc: Document = field(repr=False)
+
+
+class Terminal:
+    """The terminal side of a sign-in: the link to open by hand and a countdown (stderr, TTY only)."""
+
+    def __init__(self, out: TextIO | None = None) -> None:
+        self.out = out or sys.stderr
+        self._live: Any = None
+
+    def say(self, text: str) -> None:
+        print(text, file=self.out, flush=True)
+
+    def countdown(self, seconds_left: float) -> None:
+        if not (hasattr(self.out, "isatty") and self.out.isatty()):
+            return
+        minutes, seconds = divmod(int(seconds_left), 60)
+        text = f"Waiting for the sign-in in the browser: {minutes}:{seconds:02d} left (Ctrl+C to cancel)"
+        if self._live is None:
+            from rich.console import Console
+            from rich.live import Live
+
+            self._live = Live(text, console=Console(file=self.out), transient=True, auto_refresh=False)
+            self._live.start()
+        self._live.update(text, refresh=True)
+
+    def done(self) -> None:
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
+
+
+class U2MSource(ABC):
+    """Base of the user sign-in ``TokenSource``s."""
+
+    flow: ClassVar[str]
+    provider_label: ClassVar[str]
+
+    def __init__(
+        self,
+        *,
+        key: StoreKey,
+        store: TokenStore | None = None,
+        interactive: bool | None = None,
+        no_browser: bool = False,
+        login_timeout: float | None = None,
+        opener: Opener | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+        out: TextIO | None = None,
+        store_mode: str | None = None,
+        allow_plaintext: bool | None = None,
+    ) -> None:
+        self.key = key
+        self.store = store if store is not None else open_store(store_mode, allow_plaintext=allow_plaintext)
+        self._interactive_setting = interactive
+        self.no_browser = no_browser
+        self.login_timeout = login_timeout if login_timeout is not None else login_timeout_from_env()
+        self.opener = opener
+        self.clock = clock
+        self.terminal = Terminal(out)
+
+    # -- provided by each flow ------------------------------------------------------------------
+    @abstractmethod
+    def target(self) -> str:
+        """What the user signs in to, for messages (e.g. the workspace URL)."""
+
+    @abstractmethod
+    def login_command(self) -> str:
+        """The exact ``brickauth login ...`` that fixes a missing or expired sign-in."""
+
+    @abstractmethod
+    def cached_token(self, doc: Document) -> tuple[AccessToken, float] | None:
+        """The access token in ``doc`` and when it was obtained, without network."""
+
+    @abstractmethod
+    def refresh(self, doc: Document) -> SignInResult | None:
+        """Use the refresh token in ``doc``; None when there is none. Raises ``BrickauthError``."""
+
+    @abstractmethod
+    def browser_sign_in(self) -> SignInResult:
+        """Authorization code + PKCE through the loopback redirect."""
+
+    @abstractmethod
+    def headless_sign_in(self) -> SignInResult:
+        """Sign-in without a local browser (device code, or a pasted redirect URL)."""
+
+    # -- TokenSource -----------------------------------------------------------------------------
+    def describe(self) -> str:
+        who = self.key.account or "default account"
+        return f"{self.flow} {who} at {self.target()} (client {self.key.client_id})"
+
+    def interactive(self) -> tuple[bool, str]:
+        return is_interactive(self._interactive_setting)
+
+    def fetch(self) -> AccessToken:
+        token = self._fresh_from(self.store.load(self.key))
+        if token is not None:
+            return token
+        interactive, why = self.interactive()
+        doc = self.store.load(self.key)
+        if not interactive and (doc is None or not self._has_refresh_token(doc)):
+            raise self._login_required(f"no saved sign-in was found in {self.store.name}", why)
+        timeout = self.login_timeout + 60.0 if interactive else REFRESH_LOCK_TIMEOUT
+        with self.store.lock(self.key, timeout=timeout):
+            doc = self.store.load(self.key)  # another process may have refreshed or signed in
+            token = self._fresh_from(doc)
+            if token is not None:
+                return token
+            if doc is not None:
+                try:
+                    result = self.refresh(doc)
+                except BrickauthError as err:
+                    if not needs_new_sign_in(err):
+                        raise
+                    if not interactive:
+                        what = f"the saved sign-in can no longer be refreshed ({err.message})"
+                        raise self._login_required(what, why) from None
+                    log.warning("The saved sign-in for %s expired or was revoked; signing in again.",
+                                self.target())
+                    result = None
+                if result is not None:
+                    self._save(result)
+                    return _without_refresh_token(result.token)
+            if not interactive:
+                raise self._login_required(f"no saved sign-in was found in {self.store.name}", why)
+            result = self.sign_in()
+            self._save(result)
+            return _without_refresh_token(result.token)
+
+    # -- explicit commands ----------------------------------------------------------------------
+    def login(self) -> SignInResult:
+        """Sign in now (``brickauth login``), replacing any saved sign-in for this key."""
+        with self.store.lock(self.key, timeout=self.login_timeout + 60.0):
+            result = self.sign_in()
+            self._save(result)
+            return result
+
+    def logout(self) -> bool:
+        with self.store.lock(self.key, timeout=REFRESH_LOCK_TIMEOUT):
+            present = self.store.load(self.key) is not None
+            self.store.delete(self.key)
+            return present
+
+    def sign_in(self) -> SignInResult:
+        available, why_not = browser_available(self.no_browser)
+        if available or self.opener is not None:
+            return self.browser_sign_in()
+        log.info("No browser (%s): signing in without one.", why_not)
+        return self.headless_sign_in()
+
+    # -- helpers for subclasses -------------------------------------------------------------------
+    def run_loopback(
+        self,
+        *,
+        port: int,
+        redirect_host: str,
+        build_url: Callable[[str], tuple[str, str]],
+        finish: Callable[[Callback, str], SignInResult],
+        describe_error: Callable[[Callback], BrickauthError],
+    ) -> SignInResult:
+        """Listen, open the browser at ``build_url(redirect_uri) -> (url, state)``, wait for the
+        redirect, ``finish`` (code exchange) and answer the browser with the landing page."""
+        with LoopbackServer(port=port, redirect_host=redirect_host) as server:
+            url, state = build_url(server.redirect_uri)
+            opened = open_browser(url, opener=self.opener)
+            self.terminal.say(
+                f"brickauth: sign in to {self.target()} in the browser"
+                + (" window that just opened." if opened else ".")
+                + f"\nIf no browser opened, open this link within {self.login_timeout:g} s:\n  {url}"
+            )
+            try:
+                callback = server.wait(state, timeout=self.login_timeout, on_tick=self.terminal.countdown)
+            finally:
+                self.terminal.done()
+            if callback.code is None:
+                err = describe_error(callback)
+                callback.respond(landing.failure_page(cause=err.message, fix=err.fix, code=err.code,
+                                                      detail=callback.error_description), 400)
+                server.flush()
+                raise err
+            try:
+                result = finish(callback, server.redirect_uri)
+            except BrickauthError as err:
+                callback.respond(landing.failure_page(cause=err.message, fix=err.fix, code=err.code), 400)
+                server.flush()
+                raise
+            except BaseException:
+                callback.respond(landing.failure_page(cause="brickauth failed to finish the sign-in.",
+                                                      fix="check the terminal for details."), 500)
+                server.flush()
+                raise
+            callback.respond(landing.success_page(account=result.account, target=self.target(),
+                                                  provider=self.provider_label))
+            server.flush()
+            self.terminal.say(f"brickauth: signed in as {result.account or 'your account'} "
+                              f"for {self.target()}.")
+            return result
+
+    def _fresh_from(self, doc: Document | None) -> AccessToken | None:
+        if doc is None:
+            return None
+        cached = self.cached_token(doc)
+        if cached is None:
+            return None
+        token, obtained_at = cached
+        if is_fresh(token.expires_at, obtained_at, self.clock.now()):
+            return _without_refresh_token(token)
+        return None
+
+    def _has_refresh_token(self, doc: Document) -> bool:
+        return bool(doc.get("refresh_token") or doc.get("msal_cache"))
+
+    def _save(self, result: SignInResult) -> None:
+        self.store.save(self.key, result.doc)
+
+    def _login_required(self, what: str, why: str) -> LoginRequiredError:
+        return LoginRequiredError(
+            f"Sign-in needed for {self.flow} at {self.target()}: {what}, and this run cannot open a "
+            f"sign-in ({why}).",
+            fix=f"run `{self.login_command()}` in a terminal, then run this again.",
+            code="BA602",
+        )
+
+
+def _without_refresh_token(token: AccessToken) -> AccessToken:
+    if token.refresh_token is None:
+        return token
+    return AccessToken(token=token.token, expires_at=token.expires_at, token_type=token.token_type,
+                       scopes=token.scopes)
+
+
+def login_error_from_redirect(callback: Callback, provider: str) -> LoginError:
+    """The IdP sent the browser back with ``error=...`` (denied consent, AADSTS errors...)."""
+    error = callback.error or "unknown_error"
+    description = (callback.error_description or "").strip()
+    if error == "access_denied" and "AADSTS" not in description:
+        return LoginError(
+            f"The sign-in at {provider} was cancelled or consent was declined (access_denied).",
+            fix="run the sign-in again and accept the consent prompt; if your organisation requires admin "
+            "consent, ask an admin to grant it for the app.",
+            code="BA613",
+        )
+    try:
+        from brickauth.idp_errors import from_entra
+
+        if "AADSTS" in description:
+            classified = from_entra({"error": error, "error_description": description})
+            return LoginError(classified.message, fix=classified.fix, code=classified.code)
+    except ImportError:  # pragma: no cover
+        pass
+    first = description.split("\n")[0][:300]
+    return LoginError(
+        f"{provider} refused the sign-in ({error}{': ' + first if first else ''}).",
+        fix="check the client id, redirect URL and scopes registered for the OAuth app; "
+        "`brickauth doctor` explains common causes.",
+        code="BA614",
+    )

@@ -1,0 +1,100 @@
+"""``credentials_provider(...)``: one object for databricks-sql-connector and databricks-sdk.
+
+- SQL connector: ``sql.connect(credentials_provider=p)`` calls ``p()`` once per connection and then
+  the returned header factory for requests.
+- databricks-sdk: ``Config(credentials_strategy=p)`` calls ``p(cfg)`` and ``p.auth_type()``.
+
+One ``RefreshingToken`` per provider: every connection and thread sharing the provider shares the token.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from brickauth import logging_utils
+from brickauth.clock import SYSTEM_CLOCK, Clock
+from brickauth.flows import FLOWS
+from brickauth.lifecycle import RefreshingToken, TokenSource
+from brickauth.settings import Settings, resolve_settings
+from brickauth.token import AccessToken
+
+log = logging.getLogger(__name__)
+
+HeaderFactory = Callable[[], dict[str, str]]
+
+
+class CredentialsProvider:
+    """Callable returning a header factory; ``auth_type()`` names it (``brickauth-azure-m2m``)."""
+
+    def __init__(self, settings: Settings, source: TokenSource, *, clock: Clock = SYSTEM_CLOCK) -> None:
+        self._settings = settings
+        self._token = RefreshingToken(source, clock=clock)
+        get = self._token.get
+
+        def header_factory() -> dict[str, str]:
+            token = get()
+            return {"Authorization": f"{token.token_type} {token.token}"}
+
+        self._header_factory: HeaderFactory = header_factory
+
+    @property
+    def settings(self) -> Settings:
+        return self._settings
+
+    @property
+    def source(self) -> TokenSource:
+        return self._token.source
+
+    @property
+    def refreshing_token(self) -> RefreshingToken:
+        return self._token
+
+    def auth_type(self) -> str:
+        return f"brickauth-{self._settings.auth_type}"
+
+    def __call__(self, *args: Any, **kwargs: Any) -> HeaderFactory:
+        return self._header_factory
+
+    def token(self) -> AccessToken:
+        return self._token.get()
+
+    def __repr__(self) -> str:
+        s = self._settings
+        return f"CredentialsProvider(auth_type={s.auth_type!r}, host={str(s.host) if s.host else None!r})"
+
+
+def load_source_class(auth_type: str) -> Any:
+    module_name, _, class_name = FLOWS[auth_type].partition(":")
+    return getattr(importlib.import_module(module_name), class_name)
+
+
+def build_source(settings: Settings) -> TokenSource:
+    source: TokenSource = load_source_class(settings.auth_type).from_settings(settings)
+    return source
+
+
+def credentials_provider(
+    auth_type: str = "auto",
+    host: str | None = None,
+    *,
+    env: dict[str, str] | None = None,
+    clock: Clock = SYSTEM_CLOCK,
+    **settings: Any,
+) -> CredentialsProvider:
+    """Resolve settings (explicit, then environment, then ``~/.databrickscfg``), validate them and build
+    the provider. No network call happens until the first token is needed."""
+    explicit = dict(settings)
+    if host is not None:
+        explicit["host"] = host
+    if auth_type and auth_type != "auto":
+        explicit["auth_type"] = auth_type
+    resolved = resolve_settings(explicit, env)
+    logging_utils.register_secret(resolved.client_secret)
+    logging_utils.register_secret(resolved.client_certificate_password)
+    logging_utils.install()
+    source = build_source(resolved)
+    log.info("brickauth: %s (%s)", source.describe(), resolved.auth_type_reason)
+    return CredentialsProvider(resolved, source, clock=clock)

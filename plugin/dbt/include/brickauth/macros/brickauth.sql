@@ -1,0 +1,1 @@
+{# Intentionally empty: `type: brickauth` profiles run dbt-databricks' own macros (target.type is databricks). #}

@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).parent
+STORE_TESTS = HERE.parent / "store"
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def u2m_env(tmp_path: Path) -> dict[str, str]:
+    """Environment for brickauth processes: a real keyring backend persisted in a file shared by
+    every process of the test, private state dir, and the test browser hook."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BRICKAUTH_", "DATABRICKS_", "AZURE_"))}
+    env.update(
+        PYTHONPATH=os.pathsep.join([str(STORE_TESTS), env.get("PYTHONPATH", "")]),
+        PYTHON_KEYRING_BACKEND="keyrings_for_tests.FileKeyring",
+        BRICKAUTH_TEST_KEYRING_FILE=str(tmp_path / "keyring.json"),
+        BRICKAUTH_STATE_DIR=str(tmp_path / "state"),
+        BRICKAUTH_TEST_BROWSER_OUT=str(tmp_path / "browser"),
+        BRICKAUTH_BROWSER=f"{sys.executable} {HERE / 'drive_browser.py'} %s",
+    )
+    env.pop("CI", None)
+    return env

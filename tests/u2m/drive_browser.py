@@ -1,0 +1,73 @@
+"""The test-side "open browser" hook: ``BRICKAUTH_BROWSER="python drive_browser.py %s"``.
+
+Plays the user in a real headless Chromium (Debian's, through Playwright): fills the sandbox's Entra
+sign-in and consent pages or the workspace's OIDC sign-in page, then waits for brickauth's landing
+page, saves a screenshot and its text. Reads:
+  BRICKAUTH_TEST_BROWSER_USER / _PASSWORD   who signs in
+  BRICKAUTH_TEST_BROWSER_CONSENT            accept (default) or cancel
+  BRICKAUTH_TEST_BROWSER_OUT                folder for landing-N.png / landing-N.txt / pages-N.json
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+         "--no-first-run", "--disable-sync"]
+
+
+def main(url: str) -> int:
+    out = Path(os.environ["BRICKAUTH_TEST_BROWSER_OUT"])
+    out.mkdir(parents=True, exist_ok=True)
+    n = len(list(out.glob("pages-*.json"))) + 1
+    user = os.environ.get("BRICKAUTH_TEST_BROWSER_USER", "")
+    password = os.environ.get("BRICKAUTH_TEST_BROWSER_PASSWORD", "")
+    consent = os.environ.get("BRICKAUTH_TEST_BROWSER_CONSENT", "accept")
+    seen: list[str] = []
+    executable = shutil.which("chromium") or "/usr/bin/chromium"
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=executable, headless=True, args=FLAGS)
+        try:
+            page = browser.new_context(ignore_https_errors=True).new_page()
+            page.set_default_timeout(30_000)
+            page.goto(url)
+            for _ in range(10):
+                page.wait_for_load_state()
+                if page.url.startswith(("http://localhost", "http://127.0.0.1")):
+                    seen.append("landing")
+                    break
+                if page.locator("#i0116").count():  # Entra sign-in
+                    seen.append("entra-sign-in")
+                    page.fill("#i0116", user)
+                    page.fill("#i0118", password)
+                    with page.expect_navigation():
+                        page.click("#idSIButton9")
+                elif page.locator("#consentForm").count():  # Entra consent
+                    seen.append("entra-consent")
+                    with page.expect_navigation():
+                        page.click("#idSIButton9" if consent == "accept" else "#idBtn_Back")
+                elif page.locator("#username").count():  # workspace OIDC sign-in
+                    seen.append("databricks-sign-in")
+                    page.fill("#username", user)
+                    page.fill("#password", password)
+                    with page.expect_navigation():
+                        page.click("#sign-in")
+                else:
+                    seen.append("unexpected: " + page.title())
+                    break
+            page.screenshot(path=str(out / f"landing-{n}.png"), full_page=True)
+            (out / f"landing-{n}.txt").write_text(page.inner_text("body"))
+        finally:
+            (out / f"pages-{n}.json").write_text(json.dumps(seen))
+            browser.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))

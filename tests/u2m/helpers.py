@@ -1,0 +1,75 @@
+"""Running brickauth in child processes against the sandbox, as a user would."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+from brickauth.sandbox.core import Sandbox
+
+CONNECT = textwrap.dedent("""
+    import os, sys
+    from urllib.parse import urlsplit
+    from databricks import sql
+    import brickauth
+    provider = brickauth.credentials_provider(auth_type=sys.argv[1])
+    host = urlsplit(os.environ["DATABRICKS_HOST"]).hostname
+    with sql.connect(server_hostname=host, http_path=os.environ["DATABRICKS_HTTP_PATH"],
+                     credentials_provider=provider, _tls_trusted_ca_file=os.environ["REQUESTS_CA_BUNDLE"],
+                     enable_telemetry=False, _retry_stop_after_attempts_count=1,
+                     _socket_timeout=60) as conn, conn.cursor() as cur:
+        cur.execute("SELECT current_user()")
+        print("CURRENT_USER=" + cur.fetchone()[0])
+""")
+
+
+def user_env(sb: Sandbox, base: dict[str, str], flow: str, **extra: str) -> dict[str, str]:
+    """The sandbox's client environment for a person signing in: no service principal secrets."""
+    sandbox_env = sb.env()
+    env = dict(base)
+    for name in ("DATABRICKS_HOST", "DATABRICKS_HTTP_PATH", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE",
+                 "AZURE_AUTHORITY_HOST", "AZURE_TENANT_ID"):
+        env[name] = sandbox_env[name]
+    if flow == "azure-u2m":
+        env["AZURE_CLIENT_ID"] = sandbox_env["BRICKAUTH_SANDBOX_PUBLIC_CLIENT_ID"]
+    env["BRICKAUTH_TEST_BROWSER_USER"] = sandbox_env["BRICKAUTH_SANDBOX_USER"]
+    env["BRICKAUTH_TEST_BROWSER_PASSWORD"] = sandbox_env["BRICKAUTH_SANDBOX_PASSWORD"]
+    env.update(extra)
+    return env
+
+
+def brickauth(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "brickauth.cli.main", *args], env=env, capture_output=True,
+                          text=True, timeout=timeout, check=False)
+
+
+def connect(flow: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", CONNECT, flow], env=env, capture_output=True, text=True,
+                          timeout=timeout, check=False)
+
+
+def start_connect(flow: str, env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-c", CONNECT, flow], env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def keyring_entries(env: dict[str, str]) -> dict[str, str]:
+    path = Path(env["BRICKAUTH_TEST_KEYRING_FILE"])
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def browser_pages(env: dict[str, str]) -> list[list[str]]:
+    out = Path(env["BRICKAUTH_TEST_BROWSER_OUT"])
+    return [json.loads(p.read_text()) for p in sorted(out.glob("pages-*.json"))] if out.exists() else []
+
+
+def landing_text(env: dict[str, str], n: int = 1) -> str:
+    return (Path(env["BRICKAUTH_TEST_BROWSER_OUT"]) / f"landing-{n}.txt").read_text()
+
+
+def count(sb: Sandbox, **criteria: Any) -> int:
+    return sb.request_log.count(**criteria)
