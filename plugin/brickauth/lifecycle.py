@@ -48,7 +48,8 @@ class TokenSource(Protocol):
 
 
 class TokenSourceFactory(Protocol):
-    """What ``brickauth.flows.FLOWS`` entries name: a class with ``from_settings``."""
+    """What ``brickauth.flows.FLOWS`` entries name: a class with ``from_settings``. It may also accept
+    a keyword ``clock`` (tests pass a ``FakeClock``): compute ``expires_at`` with that clock."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TokenSource: ...
@@ -69,6 +70,7 @@ class RefreshPolicy:
 
     expiry_skew: float = 30.0
     expiry_skew_fraction: float = 0.05
+    expiry_skew_min: float = 1.0  # network and clock jitter, even for very short tokens (at most ttl/2)
     mandatory_lead: float = 120.0  # before usable_until
     mandatory_fraction: float = 0.15
     advisory_lead: float = 900.0  # before usable_until; botocore 15 min, databricks-sdk 20 min
@@ -237,10 +239,23 @@ class RefreshingToken:
                 -ttl,
             )
             ttl = 0.0
-        usable_until = token.expires_at - min(p.expiry_skew, p.expiry_skew_fraction * ttl)
+        skew = min(p.expiry_skew, max(p.expiry_skew_min, p.expiry_skew_fraction * ttl), ttl / 2)
+        usable_until = token.expires_at - skew
         mandatory_at = usable_until - min(p.mandatory_lead, p.mandatory_fraction * ttl)
         advisory_at = usable_until - min(p.advisory_lead, p.advisory_fraction * ttl)
         return _State(token, min(advisory_at, mandatory_at), mandatory_at, usable_until)
+
+
+def expires_at_for(access_token: str, requested_at: float, expires_in: float | None) -> float:
+    """When a token from a token endpoint expires: ``requested_at + expires_in`` (conservative: the
+    request's start), or the JWT's ``exp`` when that is earlier (servers floor ``exp``)."""
+    from brickauth.token import decode_jwt_claims
+
+    expiry = requested_at + (expires_in if expires_in is not None else 3600.0)
+    exp = decode_jwt_claims(access_token).get("exp")
+    if isinstance(exp, (int, float)) and not isinstance(exp, bool) and requested_at < exp < expiry:
+        return float(exp)
+    return expiry
 
 
 def _spawn_daemon(target: Callable[[], None]) -> None:

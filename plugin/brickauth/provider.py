@@ -10,6 +10,7 @@ One ``RefreshingToken`` per provider: every connection and thread sharing the pr
 from __future__ import annotations
 
 import importlib
+import inspect
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -71,8 +72,14 @@ def load_source_class(auth_type: str) -> Any:
     return getattr(importlib.import_module(module_name), class_name)
 
 
-def build_source(settings: Settings) -> TokenSource:
-    source: TokenSource = load_source_class(settings.auth_type).from_settings(settings)
+def build_source(settings: Settings, *, clock: Clock = SYSTEM_CLOCK) -> TokenSource:
+    """The flow's ``TokenSource``. A ``clock`` other than the system's reaches ``from_settings`` when
+    it accepts one, so a token's ``expires_at`` and the lifecycle read the same time."""
+    factory = load_source_class(settings.auth_type).from_settings
+    if clock is not SYSTEM_CLOCK and "clock" in inspect.signature(factory).parameters:
+        source: TokenSource = factory(settings, clock=clock)
+    else:
+        source = factory(settings)
     return source
 
 
@@ -95,6 +102,6 @@ def credentials_provider(
     logging_utils.register_secret(resolved.client_secret)
     logging_utils.register_secret(resolved.client_certificate_password)
     logging_utils.install()
-    source = build_source(resolved)
+    source = build_source(resolved, clock=clock)
     log.info("brickauth: %s (%s)", source.describe(), resolved.auth_type_reason)
     return CredentialsProvider(resolved, source, clock=clock)

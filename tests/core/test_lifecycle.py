@@ -82,15 +82,35 @@ def test_windows_for_a_one_hour_token() -> None:
 
 
 def test_windows_scale_down_for_short_tokens() -> None:
-    clock, idp, rt = make(ttl=6.0, spawn=lambda target: None)
+    # ttl 6 s: skew max(1 s floor, 5%) = 1, mandatory 15% = 0.9, advisory 50% = 3.
+    spawned: list[object] = []
+    clock, idp, rt = make(ttl=6.0, spawn=spawned.append)
     rt.get()
-    clock.advance(2.6)  # advisory starts at 6 - 0.3 - 3 = 2.7
+    clock.advance(1.9)
     rt.get()
-    assert idp.calls == 1
+    assert spawned == []  # fresh until 6 - 1 - 3 = 2.0
     clock.advance(0.2)
-    assert rt.get().token == "tok-1"  # advisory
-    clock.advance(2.0)  # 4.8: mandatory starts at 6 - 0.3 - 0.9 = 4.8
+    assert rt.get().token == "tok-1" and len(spawned) == 1  # advisory
+    clock.advance(1.9)  # 4.0: still advisory (mandatory from 6 - 1 - 0.9 = 4.1)
+    assert rt.get().token == "tok-1" and idp.calls == 1
+    clock.advance(0.2)
     assert rt.get().token == "tok-2"
+
+
+def test_expires_at_for_prefers_earlier_jwt_exp() -> None:
+    import base64
+    import json
+
+    from brickauth.lifecycle import expires_at_for
+
+    def jwt(exp: float) -> str:
+        body = base64.urlsafe_b64encode(json.dumps({"exp": exp}).encode()).decode().rstrip("=")
+        return f"e30.{body}.sig"
+
+    assert expires_at_for(jwt(1000.0), 900.0, 120.0) == 1000.0  # exp floored by the server
+    assert expires_at_for(jwt(5000.0), 900.0, 120.0) == 1020.0  # a skewed exp never extends it
+    assert expires_at_for("opaque", 900.0, 120.0) == 1020.0
+    assert expires_at_for("opaque", 900.0, None) == 4500.0
 
 
 def test_advisory_refresh_runs_in_background_and_callers_keep_token() -> None:

@@ -37,7 +37,8 @@ class DbtResult:
         return f"dbt {' '.join(self.args)} -> {self.returncode}\n{self.output[-6000:]}"
 
 
-def dbt_env(extra: Mapping[str, str] | None = None, *, home: Path) -> dict[str, str]:
+def dbt_env(extra: Mapping[str, str | None] | None = None, *, home: Path) -> dict[str, str]:
+    """os.environ plus quiet, isolated dbt settings; ``extra`` values of None remove a variable."""
     env = dict(os.environ)
     env.update(
         {
@@ -51,8 +52,20 @@ def dbt_env(extra: Mapping[str, str] | None = None, *, home: Path) -> dict[str, 
         }
     )
     env.pop("DATABRICKS_CONFIG_PROFILE", None)
-    env.update(extra or {})
+    for key, value in (extra or {}).items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
     return env
+
+
+def dbt_executable() -> list[str]:
+    """The dbt script of this interpreter's environment (nox venvs included)."""
+    script = Path(sys.executable).parent / "dbt"
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-c", "from dbt.cli.main import cli; cli()"]
 
 
 class DbtRunner:
@@ -65,13 +78,13 @@ class DbtRunner:
         self.home = tmp / "home"
         self.home.mkdir()
         self.schema = "s_" + uuid.uuid4().hex[:8]
-        self.env: dict[str, str] = {"DBT_SCHEMA": self.schema}
+        self.env: dict[str, str | None] = {"DBT_SCHEMA": self.schema}
 
     def __call__(
         self,
         *args: str,
         profile: str | Path = "databricks-m2m",
-        env: Mapping[str, str] | None = None,
+        env: Mapping[str, str | None] | None = None,
         global_flags: tuple[str, ...] = (),
         timeout: float = DBT_TIMEOUT,
     ) -> DbtResult:
@@ -79,7 +92,7 @@ class DbtRunner:
         log_dir = self.project / "logs"
         shutil.rmtree(log_dir, ignore_errors=True)
         command = [
-            sys.executable, "-m", "dbt.cli.main", *global_flags, *args,
+            *dbt_executable(), *global_flags, *args,
             "--project-dir", str(self.project), "--profiles-dir", str(profiles_dir),
         ]  # fmt: skip
         proc = subprocess.run(

@@ -70,27 +70,40 @@ def load(profile: dict[str, Any]) -> Any:
 
 
 BAD_PROFILES = [
-    pytest.param(base(auth_type="oauth"), "BA120", "Unknown auth_type 'oauth'", id="dbt-databricks-auth-type"),
+    pytest.param(
+        base(auth_type="oauth"), "BA120", "Unknown auth_type 'oauth'", id="dbt-databricks-auth-type"
+    ),
     pytest.param(base(auth_type="azure-m2n"), "BA120", "azure-m2m", id="auth-type-typo"),
     pytest.param(base(host=None), "BA182", "Profile key `host` is missing", id="missing-host"),
     pytest.param(base(host=""), "BA182", "Profile key `host` is missing", id="blank-host"),
-    pytest.param(base(host="https://accounts.azuredatabricks.net"), "BA114", "account console", id="account-console"),
-    pytest.param(base(client_secret=str(uuid.uuid4())), "BA135", "secret ID", id="secret-id-pasted"),
-    pytest.param(base(client_secret="dose" + "0" * 32), "BA136", "Databricks OAuth secret", id="dbx-secret-to-entra"),
     pytest.param(
-        base(auth_type="databricks-m2m", tenant_id=None), "BA137", "Entra ID client secret", id="entra-secret-to-dbx"
+        base(host="https://accounts.azuredatabricks.net"), "BA114", "account console", id="account-console"
+    ),
+    pytest.param(base(client_secret=str(uuid.uuid4())), "BA135", "secret ID", id="secret-id-pasted"),
+    pytest.param(
+        base(client_secret="dose" + "0" * 32), "BA136", "Databricks OAuth secret", id="dbx-secret-to-entra"
+    ),
+    pytest.param(
+        base(auth_type="databricks-m2m", tenant_id=None),
+        "BA137",
+        "Entra ID client secret",
+        id="entra-secret-to-dbx",
     ),
     pytest.param(base(tenant_id=None), "BA130", "tenant", id="missing-tenant"),
     pytest.param(base(tenant_id="my tenant"), "BA131", "tenant", id="malformed-tenant"),
     pytest.param(base(client_id="my-app"), "BA133", "client", id="client-id-not-guid"),
     pytest.param(base(host="dbc-1234.cloud.databricks.com"), "BA148", "AWS", id="entra-on-aws"),
     pytest.param(
-        base(client_secret=None, client_certificate_path="/nonexistent/sp.pem"), "BA140", "does not exist",
+        base(client_secret=None, client_certificate_path="/nonexistent/sp.pem"),
+        "BA140",
+        "does not exist",
         id="certificate-missing",
     ),
     pytest.param(base(redirect_port="eighty"), "BA161", "port", id="redirect-port-text"),
     pytest.param(base(token="dapi" + "0" * 32), "BA183", "`token`", id="pat-token-key"),
-    pytest.param(base(azure_client_secret=CANARY), "BA183", "`azure_client_secret`", id="dbt-databricks-azure-key"),
+    pytest.param(
+        base(azure_client_secret=CANARY), "BA183", "`azure_client_secret`", id="dbt-databricks-azure-key"
+    ),
     pytest.param(base(client_secert=CANARY), "BA185", "`client_secret`", id="typo-key-suggests"),
     pytest.param(base(connection_parameters={"use_kernel": True}), "BA187", "use_kernel", id="use-kernel"),
     pytest.param(base(token_store="vault"), "BA163", "token_store", id="unknown-token-store"),
@@ -98,7 +111,9 @@ BAD_PROFILES = [
 
 
 @pytest.mark.parametrize(("profile", "code", "text"), BAD_PROFILES)
-def test_bad_profile_names_cause_and_fix(clean_env: None, profile: dict[str, Any], code: str, text: str) -> None:
+def test_bad_profile_names_cause_and_fix(
+    clean_env: None, profile: dict[str, Any], code: str, text: str
+) -> None:
     from dbt.exceptions import DbtProfileError
 
     with pytest.raises(DbtProfileError) as info:
@@ -145,7 +160,9 @@ def test_non_brickauth_profiles_are_untouched(clean_env: None) -> None:
     """The interception only answers for brickauth credentials: a plain Databricks profile is as before."""
     from dbt.adapters.databricks.credentials import DatabricksCredentialManager
 
-    loaded = load({"type": "databricks", "host": HOST, "http_path": HTTP_PATH, "schema": "s", "token": "dapi0"})
+    loaded = load(
+        {"type": "databricks", "host": HOST, "http_path": HTTP_PATH, "schema": "s", "token": "dapi0"}
+    )
     manager = loaded.credentials._credentials_manager
     assert type(manager) is DatabricksCredentialManager
     assert manager.token == "dapi0"

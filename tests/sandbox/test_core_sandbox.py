@@ -79,6 +79,12 @@ def test_starts_in_under_two_seconds(sandbox_factory: Callable[..., Sandbox]) ->
     sb = sandbox_factory()
     assert time.perf_counter() - t0 < 2.0
     assert sb.startup_seconds < 2.0
+    # Everything answers at once; a first query waits for the SQL engine if it is still loading.
+    r = requests.get(f"{sb.workspace_url}/.well-known/databricks-config", verify=str(sb.ca_bundle),
+                     timeout=10)
+    assert r.status_code == 200
+    assert query(sb, databricks_m2m_token(sb), "SELECT 1") == [(1,)]
+    assert sb.engine_ready_seconds is not None
 
 
 def test_env_names_and_values(sandbox: Sandbox) -> None:
@@ -132,16 +138,21 @@ def test_connector_runs_select_1_and_current_user_with_entra_m2m(
     assert query(sandbox, token, "SELECT current_user()") == [(sandbox.ids.m2m_client_id,)]
 
 
-def test_connector_with_databricks_oauth_m2m(sandbox: Sandbox) -> None:
+def databricks_m2m_token(sb: Sandbox) -> str:
     r = requests.post(
-        f"{sandbox.workspace_url}/oidc/v1/token",
+        f"{sb.workspace_url}/oidc/v1/token",
         data={"grant_type": "client_credentials", "scope": "all-apis"},
-        auth=(sandbox.ids.databricks_sp_client_id, sandbox.ids.databricks_sp_secret.reveal()),
-        verify=str(sandbox.ca_bundle), timeout=10,
+        auth=(sb.ids.databricks_sp_client_id, sb.ids.databricks_sp_secret.reveal()),
+        verify=str(sb.ca_bundle), timeout=10,
     )
     assert r.status_code == 200, r.text
-    assert query(sandbox, r.json()["access_token"], "SELECT current_user()") == [
+    return str(r.json()["access_token"])
+
+
+def test_connector_with_databricks_oauth_m2m(sandbox: Sandbox) -> None:
+    assert query(sandbox, databricks_m2m_token(sandbox), "SELECT current_user()") == [
         (sandbox.ids.databricks_sp_client_id,)]
+    assert sandbox.request_log.count(service="workspace", path="/oidc/v1/token", status=200) == 1
 
 
 def test_revoked_can_use_is_refused_on_the_thrift_path(sandbox: Sandbox, sandbox_env: dict[str, str]) -> None:

@@ -1057,3 +1057,65 @@ def test_browser_device_login_and_error_page(world: World, d: Directory, chromiu
     page.goto(bad["auth_uri"])
     assert "having trouble signing you in" in page.locator("#errorTitle").inner_text()
     assert "AADSTS50011" in page.locator("#errorText").inner_text()
+
+
+# ------------------------------------------------------------------------------ multi-tenant, v1, reprs
+
+
+def test_common_authority_code_flow_resolves_home_tenant(world: World, d: Directory) -> None:
+    app = pca(world, "common", AZURE_CLI_CLIENT_ID)
+    flow = app.initiate_auth_code_flow([DBX_USER], redirect_uri="http://localhost:40007")
+    result = app.acquire_token_by_auth_code_flow(
+        flow, redirect_params(sign_in(flow["auth_uri"], d.user.upn, d.password))
+    )
+    c = claims(result["access_token"])
+    assert c["tid"] == d.tenant.tenant_id and c["iss"] == f"https://sts.windows.net/{d.tenant.tenant_id}/", (
+        result
+    )
+    assert result["id_token_claims"]["iss"] == f"{world.base_url}/{d.tenant.tenant_id}/v2.0"
+
+
+def test_multi_tenant_app_in_customer_tenant(world: World, d: Directory) -> None:
+    customer = world.entra.add_tenant(display_name="Fabrikam")
+    buyer = world.entra.add_user(customer, f"carol@{customer.domain}", "Pw-3")
+    d.native.multi_tenant = True
+    app = pca(world, customer.tenant_id, d.native.app_id)
+    flow = app.initiate_auth_code_flow([DBX_USER], redirect_uri="http://localhost:40008")
+    r = sign_in(flow["auth_uri"], buyer.upn, "Pw-3", consent="accept")  # first use in Fabrikam: consent
+    result = app.acquire_token_by_auth_code_flow(flow, redirect_params(r))
+    assert claims(result["access_token"])["tid"] == customer.tenant_id, result
+
+
+def test_v1_token_endpoint_with_resource(world: World, d: Directory) -> None:
+    r = requests.post(
+        f"{world.base_url}/{d.tenant.tenant_id}/oauth2/token",
+        timeout=10,
+        data={
+            "grant_type": "client_credentials",
+            "client_id": d.web.app_id,
+            "client_secret": d.secret.value,
+            "resource": DBX,
+        },
+    )
+    body = r.json()
+    assert r.status_code == 200 and body["resource"] == DBX and body["expires_in"] == "3600", body
+    assert int(body["expires_on"]) - int(body["not_before"]) == 3600
+    assert claims(body["access_token"])["aud"] == DBX
+
+
+def test_secrets_never_in_reprs_or_errors(world: World, d: Directory) -> None:
+    assert d.secret.value not in repr(d.web) and d.password not in repr(d.user)
+    r = requests.post(
+        f"{world.base_url}/{d.tenant.tenant_id}/oauth2/v2.0/token",
+        timeout=10,
+        data={
+            "grant_type": "client_credentials",
+            "client_id": d.web.app_id,
+            "client_secret": "Leaky~Value~123",
+            "scope": DBX_DEFAULT,
+        },
+    )
+    assert "Leaky~Value~123" not in r.text
+    app = pca(world, d.tenant.tenant_id, d.native.app_id)
+    flow = app.initiate_auth_code_flow([DBX_USER], redirect_uri="http://localhost:40009")
+    assert "Typed-Pass-9" not in sign_in(flow["auth_uri"], d.user.upn, "Typed-Pass-9").text

@@ -72,7 +72,9 @@ def make_app(service: ThriftWarehouse, tokens: dict[str, str]) -> Any:
             return Response(json.dumps(body), 200, content_type="application/json")
         prefix = "/sql/1.0/warehouses/"
         if request.method != "POST" or not request.path.startswith(prefix):
-            return Response(json.dumps({"error_code": "ENDPOINT_NOT_FOUND"}), 404, content_type="application/json")
+            return Response(
+                json.dumps({"error_code": "ENDPOINT_NOT_FOUND"}), 404, content_type="application/json"
+            )
         auth = request.headers.get("Authorization", "")
         principal = tokens.get(auth.removeprefix("Bearer ").strip()) if auth.startswith("Bearer ") else None
         if principal is None:
@@ -164,7 +166,9 @@ models:
 }
 
 
-def write_dbt_project(root: Path, harness: WarehouseHarness, *, schema: str = "dbt_ci", threads: int = 4) -> Path:
+def write_dbt_project(
+    root: Path, harness: WarehouseHarness, *, schema: str = "dbt_ci", threads: int = 4
+) -> Path:
     """A dbt project (table model, view model on it, schema tests) and a profile for the harness."""
     for rel, text in DBT_PROJECT.items():
         path = root / rel

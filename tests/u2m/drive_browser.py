@@ -20,6 +20,7 @@ from playwright.sync_api import sync_playwright
 
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
          "--no-first-run", "--disable-sync"]
+KNOWN = "main.ok, main.fail, #i0116, #consentForm, #username, #debugDetails, #deviceForm"
 
 
 def main(url: str) -> int:
@@ -38,8 +39,9 @@ def main(url: str) -> int:
             page.set_default_timeout(30_000)
             page.goto(url)
             for _ in range(10):
-                page.wait_for_load_state()
-                if page.url.startswith(("http://localhost", "http://127.0.0.1")):
+                # the next page we know (form_post pages submit themselves and pass by)
+                page.wait_for_selector(KNOWN, state="attached")
+                if page.locator("main.ok, main.fail").count():  # brickauth's landing page
                     seen.append("landing")
                     break
                 if page.locator("#i0116").count():  # Entra sign-in

@@ -80,9 +80,12 @@ def test_declined_consent_shows_the_failure_page(sandbox: Sandbox, u2m_env: dict
     sandbox.tenant.admin_consent.pop((env["AZURE_CLIENT_ID"], AZURE_DATABRICKS_RESOURCE_ID), None)
     login = brickauth("login", "--auth-type", "azure-u2m", env=env)
     assert login.returncode == 1
-    assert login.stderr.count("\n") == 1 and "[BA" in login.stderr
+    last = login.stderr.strip().splitlines()[-1]
+    assert last.startswith("brickauth: [BA613]") and "declined" in last
+    assert "Traceback" not in login.stderr and "Warning" not in login.stderr
     page = landing_text(env)
-    assert "Sign-in failed" in page and "How to fix it" in page
+    assert "Sign-in failed" in page and "consent prompt was declined" in page
+    assert "How to fix it: sign in again and accept the permissions prompt" in page
     assert (tmp_path / "browser" / "landing-1.png").exists()
     assert keyring_entries(env) == {}
 

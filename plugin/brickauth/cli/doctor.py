@@ -29,12 +29,20 @@ def configure(subparsers: Any) -> None:
     doctor.add_argument("--auth-type", help="azure-m2m, databricks-m2m, azure-u2m, databricks-u2m, pat, auto")
     doctor.add_argument("--tenant-id", help="Entra tenant (default: AZURE_TENANT_ID)")
     doctor.add_argument("--client-id", help="client/application id (Entra or Databricks, by auth type)")
-    doctor.add_argument("--authority-host", help="Entra authority host (default: AZURE_AUTHORITY_HOST or by cloud)")
+    doctor.add_argument(
+        "--authority-host", help="Entra authority host (default: AZURE_AUTHORITY_HOST or by cloud)"
+    )
     doctor.add_argument("--ca-bundle", help="CA bundle file (default: REQUESTS_CA_BUNDLE / SSL_CERT_FILE)")
     doctor.add_argument("--config-file", type=Path, help="~/.databrickscfg to read")
-    doctor.add_argument("--profile", help="with --dbt-target: the dbt profile; otherwise a ~/.databrickscfg profile")
-    doctor.add_argument("--dbt-target", metavar="NAME", help="read settings from this dbt target in profiles.yml")
-    doctor.add_argument("--profiles-dir", type=Path, metavar="DIR", help="folder of profiles.yml (dbt's flag)")
+    doctor.add_argument(
+        "--profile", help="with --dbt-target: the dbt profile; otherwise a ~/.databrickscfg profile"
+    )
+    doctor.add_argument(
+        "--dbt-target", metavar="NAME", help="read settings from this dbt target in profiles.yml"
+    )
+    doctor.add_argument(
+        "--profiles-dir", type=Path, metavar="DIR", help="folder of profiles.yml (dbt's flag)"
+    )
     doctor.add_argument("--project-dir", type=Path, metavar="DIR", help="dbt project folder (default: .)")
     doctor.add_argument("--timeout", type=float, default=5.0, help="seconds per network step (default 5)")
     doctor.add_argument("--deadline", type=float, default=20.0, help="seconds for the whole run (default 20)")

@@ -9,7 +9,6 @@ depend on it; the others still run. Findings carry a knowledge-base cause id and
 from __future__ import annotations
 
 import json
-import os
 import socket
 import ssl
 import threading
@@ -113,7 +112,9 @@ class Context:
         if cause is not None:
             return Outcome("fail", f"{what}: {excerpt}", cause.id)
         if unknown:
-            return Outcome("fail", f"{what}: AADSTS{unknown[0].aadsts} (not in brickauth's knowledge base): {excerpt}")
+            return Outcome(
+                "fail", f"{what}: AADSTS{unknown[0].aadsts} (not in brickauth's knowledge base): {excerpt}"
+            )
         return Outcome("fail", f"{what}: {excerpt or first}", fallback)
 
 
@@ -134,7 +135,8 @@ def _problems(problems: list[Problem], ok: str) -> list[Outcome]:
 
 def check_host(ctx: Context) -> list[Outcome]:
     plan = ctx.plan
-    desc = f"{plan.hostname}{'' if plan.port == 443 else ':' + str(plan.port)} (cloud: {plan.cloud}, from {plan.source('host')})"
+    port = "" if plan.port == 443 else f":{plan.port}"
+    desc = f"{plan.hostname}{port} (cloud: {plan.cloud}, from {plan.source('host')})"
     return _problems(plan.host_problems, desc)
 
 
@@ -170,10 +172,14 @@ def _endpoints(ctx: Context) -> list[tuple[str, str, int]]:
     return out
 
 
+def _talking_to(ctx: Context, role: str) -> None:
+    """Record which service a multi-endpoint check is waiting on, so a hang names the right one."""
+    ctx.state["talking_to"] = "idp" if role == "identity provider" else "workspace"
+
+
 def _proxy_for(host: str, port: int) -> str | None:
     import urllib.request
 
-    url = f"https://{host}:{port}/"
     if urllib.request.proxy_bypass(host):  # honours NO_PROXY
         return None
     return urllib.request.getproxies().get("https")  # HTTPS_PROXY / https_proxy
@@ -200,6 +206,7 @@ def check_dns(ctx: Context) -> Outcome:
 def check_tcp(ctx: Context) -> Outcome:
     lines = []
     for role, host, port in _endpoints(ctx):
+        _talking_to(ctx, role)
         proxy = _proxy_for(host, port)
         target = (host, port)
         if proxy:
@@ -221,6 +228,7 @@ def check_tls(ctx: Context) -> Outcome:
     lines = []
     cafile = ctx.plan.ca_bundle
     for role, host, port in _endpoints(ctx):
+        _talking_to(ctx, role)
         if _proxy_for(host, port):
             try:
                 ctx.session().head(f"https://{host}:{port}/", timeout=ctx.timeouts(), allow_redirects=False)
@@ -266,10 +274,14 @@ def check_discovery(ctx: Context) -> Outcome:
     data = _json(response)
     if response.status_code != 200 or data is None or "token_endpoint" not in data:
         if response.status_code == 200 and data is None:
-            return Outcome("fail", f"{what} at {url} returned a non-JSON page", "databricks.html_instead_of_json")
+            return Outcome(
+                "fail", f"{what} at {url} returned a non-JSON page", "databricks.html_instead_of_json"
+            )
         return ctx.refusal(f"{what} at {url} refused", ctx.evidence(response), None)
     ctx.state["discovery"] = data
-    return Outcome("ok", f"{what}: token endpoint {data['token_endpoint']}", details={"issuer": data.get("issuer")})
+    return Outcome(
+        "ok", f"{what}: token endpoint {data['token_endpoint']}", details={"issuer": data.get("issuer")}
+    )
 
 
 def check_client_registration(ctx: Context) -> Outcome:
@@ -307,7 +319,9 @@ def check_client_registration(ctx: Context) -> Outcome:
     response = session.get(url, params=params, timeout=ctx.timeouts(), allow_redirects=False)
     if response.status_code in (200, 302, 303):
         return Outcome("ok", f"OAuth app {plan.client_id} accepts redirect http://localhost:{port}")
-    return ctx.refusal(f"OAuth app {plan.client_id} refused the sign-in request", ctx.evidence(response), None)
+    return ctx.refusal(
+        f"OAuth app {plan.client_id} refused the sign-in request", ctx.evidence(response), None
+    )
 
 
 def check_token(ctx: Context) -> Outcome:
@@ -321,8 +335,11 @@ def check_token(ctx: Context) -> Outcome:
     token_endpoint = ctx.state["discovery"]["token_endpoint"]
     session = ctx.session()
     if plan.auth_type == "azure-m2m":
-        data = {"client_id": plan.client_id, "grant_type": "client_credentials",
-                "scope": f"{AZURE_DATABRICKS_RESOURCE}/.default"}
+        data = {
+            "client_id": plan.client_id,
+            "grant_type": "client_credentials",
+            "scope": f"{AZURE_DATABRICKS_RESOURCE}/.default",
+        }
         if plan.client_secret is not None:
             data["client_secret"] = plan.client_secret.reveal()
         elif plan.federated_token_file:
@@ -330,7 +347,9 @@ def check_token(ctx: Context) -> Outcome:
                 with open(plan.federated_token_file, encoding="utf-8") as handle:
                     assertion = handle.read().strip()
             except OSError as exc:
-                return Outcome("fail", f"cannot read AZURE_FEDERATED_TOKEN_FILE: {exc}", "config.missing_setting")
+                return Outcome(
+                    "fail", f"cannot read AZURE_FEDERATED_TOKEN_FILE: {exc}", "config.missing_setting"
+                )
             ctx.redact.add(assertion)
             data["client_assertion_type"] = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
             data["client_assertion"] = assertion
@@ -368,10 +387,15 @@ def _certificate_token(ctx: Context) -> Outcome:
         cert = x509.load_pem_x509_certificate(pem)
         key = serialization.load_pem_private_key(pem, password=None)
     except (OSError, ValueError) as exc:
-        return Outcome("fail", f"AZURE_CLIENT_CERTIFICATE_PATH {path}: {exc.__class__.__name__}: needs a PEM with the "
-                       "private key and the certificate", "config.missing_setting")
-    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption()).decode()
+        return Outcome(
+            "fail",
+            f"AZURE_CLIENT_CERTIFICATE_PATH {path}: {exc.__class__.__name__}: needs a PEM with the "
+            "private key and the certificate",
+            "config.missing_setting",
+        )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
     app = msal.ConfidentialClientApplication(
         plan.client_id,
         authority=f"{plan.authority_host}/{plan.tenant_id}",
@@ -397,7 +421,9 @@ def _cached_u2m_token(ctx: Context) -> Outcome:
         ctx.redact.add(cached)
         ctx.state["token"] = cached
         return Outcome("ok", "cached sign-in (BRICKAUTH_DOCTOR_ACCESS_TOKEN)")
-    return Outcome("fail", f"no cached sign-in for {ctx.plan.hostname} ({ctx.plan.auth_type})", "store.not_signed_in")
+    return Outcome(
+        "fail", f"no cached sign-in for {ctx.plan.hostname} ({ctx.plan.auth_type})", "store.not_signed_in"
+    )
 
 
 def check_claims(ctx: Context) -> Outcome:
@@ -405,32 +431,57 @@ def check_claims(ctx: Context) -> Outcome:
     claims = decode_jwt_claims(ctx.state["token"])
     if not claims:
         return Outcome("ok", "opaque token (not a JWT): nothing to decode")
-    identity = (claims.get("upn") or claims.get("preferred_username") or claims.get("unique_name")
-                or claims.get("appid") or claims.get("azp") or claims.get("client_id") or claims.get("sub"))
+    identity = (
+        claims.get("upn")
+        or claims.get("preferred_username")
+        or claims.get("unique_name")
+        or claims.get("appid")
+        or claims.get("azp")
+        or claims.get("client_id")
+        or claims.get("sub")
+    )
     now = ctx.clock.now()
     exp = claims.get("exp")
-    shown = {k: claims[k] for k in ("aud", "iss", "tid", "appid", "azp", "oid", "upn", "sub", "exp", "scp", "roles")
-             if k in claims}
+    shown = {
+        k: claims[k]
+        for k in ("aud", "iss", "tid", "appid", "azp", "oid", "upn", "sub", "exp", "scp", "roles")
+        if k in claims
+    }
     expires = f"expires in {int(exp - now)} s" if isinstance(exp, (int, float)) else "no expiry"
     summary = f"identity {identity}, {expires}"
     iss = str(claims.get("iss", ""))
     entra = "sts.windows.net" in iss or "login." in iss or bool(claims.get("tid"))
     if isinstance(exp, (int, float)) and exp <= now:
-        return Outcome("fail", f"the token expired {int(now - exp)} s ago ({summary})", "databricks.token_expired",
-                       details={"claims": shown})
+        return Outcome(
+            "fail",
+            f"the token expired {int(now - exp)} s ago ({summary})",
+            "databricks.token_expired",
+            details={"claims": shown},
+        )
     if entra and plan.is_azure_flow:
         aud = claims.get("aud")
         auds = aud if isinstance(aud, list) else [aud]
         if not any(a in (AZURE_DATABRICKS_RESOURCE, f"api://{AZURE_DATABRICKS_RESOURCE}") for a in auds):
-            return Outcome("fail", f"audience is {aud}, not Azure Databricks ({summary})", "token.wrong_audience",
-                           details={"claims": shown})
+            return Outcome(
+                "fail",
+                f"audience is {aud}, not Azure Databricks ({summary})",
+                "token.wrong_audience",
+                details={"claims": shown},
+            )
         tid = claims.get("tid")
         if tid and plan.tenant_id and GUID_RE.match(plan.tenant_id) and tid.lower() != plan.tenant_id.lower():
-            return Outcome("warn", f"token tenant {tid} differs from the configured tenant {plan.tenant_id}",
-                           "token.wrong_tenant", details={"claims": shown})
+            return Outcome(
+                "warn",
+                f"token tenant {tid} differs from the configured tenant {plan.tenant_id}",
+                "token.wrong_tenant",
+                details={"claims": shown},
+            )
     ctx.state["identity"] = identity
-    return Outcome("ok", summary + (f", audience {claims.get('aud')}" if claims.get("aud") else ""),
-                   details={"claims": shown})
+    return Outcome(
+        "ok",
+        summary + (f", audience {claims.get('aud')}" if claims.get("aud") else ""),
+        details={"claims": shown},
+    )
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -453,8 +504,11 @@ def check_membership(ctx: Context) -> Outcome:
     ctx.state["me"] = me
     name = me.get("userName") or me.get("applicationId") or me.get("displayName")
     groups = [g.get("display") for g in me.get("groups", []) if isinstance(g, dict)]
-    return Outcome("ok", f"member as {name}" + (f" (groups: {', '.join(map(str, groups))})" if groups else ""),
-                   details={"user_name": name, "groups": groups})
+    return Outcome(
+        "ok",
+        f"member as {name}" + (f" (groups: {', '.join(map(str, groups))})" if groups else ""),
+        details={"user_name": name, "groups": groups},
+    )
 
 
 def _entitlements(me: dict[str, Any]) -> set[str] | None:
@@ -474,9 +528,14 @@ def check_entitlement(ctx: Context) -> Outcome:
     if "databricks-sql-access" in entitlements:
         return Outcome("ok", "Databricks SQL access granted")
     if groups:
-        return Outcome("warn", f"Databricks SQL access is not granted directly (it may come from groups "
-                       f"{', '.join(groups)})", "databricks.missing_sql_entitlement")
-    return Outcome("fail", "the identity has no Databricks SQL access entitlement", "databricks.missing_sql_entitlement")
+        return Outcome(
+            "warn",
+            f"Databricks SQL access is not granted directly (it may come from groups {', '.join(groups)})",
+            "databricks.missing_sql_entitlement",
+        )
+    return Outcome(
+        "fail", "the identity has no Databricks SQL access entitlement", "databricks.missing_sql_entitlement"
+    )
 
 
 def check_warehouse(ctx: Context) -> Outcome:
@@ -484,8 +543,11 @@ def check_warehouse(ctx: Context) -> Outcome:
     response = _get(ctx, f"/api/2.0/sql/warehouses/{warehouse_id}")
     data = _json(response)
     if response.status_code == 404:
-        return Outcome("fail", f"warehouse {warehouse_id} does not exist in this workspace (HTTP 404)",
-                       "databricks.warehouse_not_found")
+        return Outcome(
+            "fail",
+            f"warehouse {warehouse_id} does not exist in this workspace (HTTP 404)",
+            "databricks.warehouse_not_found",
+        )
     if response.status_code != 200 or data is None:
         return ctx.refusal(f"cannot read warehouse {warehouse_id}", ctx.evidence(response), None)
     state = str(data.get("state", "?"))
@@ -495,8 +557,12 @@ def check_warehouse(ctx: Context) -> Outcome:
         return Outcome("fail", f"warehouse {name} is {state}", "databricks.warehouse_not_found")
     if state in ("STOPPED", "STOPPING", "STARTING"):
         auto = data.get("auto_stop_mins")
-        return Outcome("warn", f"warehouse {name} is {state}: the first query waits for it to start"
-                       + (f" (auto stop after {auto} min)" if auto else ""), "databricks.warehouse_stopped")
+        return Outcome(
+            "warn",
+            f"warehouse {name} is {state}: the first query waits for it to start"
+            + (f" (auto stop after {auto} min)" if auto else ""),
+            "databricks.warehouse_stopped",
+        )
     return Outcome("ok", f"warehouse {name} is {state}")
 
 
@@ -505,7 +571,9 @@ def check_can_use(ctx: Context) -> Outcome:
     response = _get(ctx, f"/api/2.0/permissions/warehouses/{warehouse_id}")
     data = _json(response)
     if response.status_code in (401, 403):
-        return Outcome("skip", "cannot read the warehouse's permissions (needs CAN MANAGE); the SQL probe tests access")
+        return Outcome(
+            "skip", "cannot read the warehouse's permissions (needs CAN MANAGE); the SQL probe tests access"
+        )
     if response.status_code != 200 or data is None:
         return ctx.refusal("cannot read the warehouse's permissions", ctx.evidence(response), None)
     me = ctx.state.get("me") or {}
@@ -520,7 +588,9 @@ def check_can_use(ctx: Context) -> Outcome:
             via = f"group {group}" if group else principal
             return Outcome("ok", f"{'/'.join(sorted(levels & usable))} through {via}")
     who = next(iter(sorted(names)), "this identity")
-    return Outcome("fail", f"{who} has no CAN USE on warehouse {warehouse_id}", "databricks.no_can_use_warehouse")
+    return Outcome(
+        "fail", f"{who} has no CAN USE on warehouse {warehouse_id}", "databricks.no_can_use_warehouse"
+    )
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -557,7 +627,9 @@ def check_sql(ctx: Context) -> Outcome:
         finally:
             ctx.state["sql_connection"] = connection
     except ImportError:
-        return Outcome("skip", "databricks-sql-connector is not installed (pip install 'brickauth[connector]')")
+        return Outcome(
+            "skip", "databricks-sql-connector is not installed (pip install 'brickauth[connector]')"
+        )
     except Exception as exc:
         return ctx.refusal("SELECT current_user() failed", f"{type(exc).__name__}: {exc}", None)
     user = row[0] if row else "?"
@@ -578,15 +650,21 @@ def check_table_owners(ctx: Context) -> Outcome:
             cursor.execute(query)
             rows = cursor.fetchall()
     except Exception as exc:
-        return Outcome("skip", f"cannot list table owners in {catalog}.{schema}: {_one_line(ctx.redact(str(exc)), 160)}")
+        return Outcome(
+            "skip", f"cannot list table owners in {catalog}.{schema}: {_one_line(ctx.redact(str(exc)), 160)}"
+        )
     me = str(ctx.state.get("current_user", "")).lower()
     foreign = [(r[0], r[1]) for r in rows if r[1] and str(r[1]).lower() != me]
     if not foreign:
         return Outcome("ok", f"{len(rows)} tables in {catalog}.{schema}, none owned by another identity")
     shown = ", ".join(f"{t} (owner {o})" for t, o in foreign[:5])
-    return Outcome("warn", f"{len(foreign)} table(s) in {catalog}.{schema} are owned by another identity, so dbt "
-                   f"cannot replace them as {me}: {shown}", "databricks.table_not_owner",
-                   details={"tables": [{"table": t, "owner": o} for t, o in foreign]})
+    return Outcome(
+        "warn",
+        f"{len(foreign)} table(s) in {catalog}.{schema} are owned by another identity, so dbt "
+        f"cannot replace them as {me}: {shown}",
+        "databricks.table_not_owner",
+        details={"tables": [{"table": t, "owner": o} for t, o in foreign]},
+    )
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -603,13 +681,17 @@ def check_store(ctx: Context) -> Outcome:
     name = f"{type(backend).__module__}.{type(backend).__name__}"
     needed = ctx.plan.is_u2m
     if "fail" in name.lower() or "null" in name.lower():
-        return Outcome("warn" if needed else "ok",
-                       f"no keyring backend ({name})" + ("" if needed else ": not needed for M2M"),
-                       "store.no_keyring_backend" if needed else None)
+        return Outcome(
+            "warn" if needed else "ok",
+            f"no keyring backend ({name})" + ("" if needed else ": not needed for M2M"),
+            "store.no_keyring_backend" if needed else None,
+        )
     try:
         keyring.get_password("brickauth-doctor", "probe")  # a read: answers fast unless locked
     except KeyringError as exc:
-        return ctx.refusal(f"keyring {name} refused a read", f"{type(exc).__name__}: {exc}", "store.keyring_locked")
+        return ctx.refusal(
+            f"keyring {name} refused a read", f"{type(exc).__name__}: {exc}", "store.keyring_locked"
+        )
     limit = " (entries above ~1280 characters are split)" if "Windows" in name else ""
     return Outcome("ok", f"keyring backend {name} answers{limit}")
 
@@ -633,24 +715,72 @@ CHECKS: tuple[Check, ...] = (
     Check("network.dns", "DNS", check_dns, ("settings.host",), target="dns"),
     Check("network.tcp", "TCP connect", check_tcp, ("network.dns",), target="workspace"),
     Check("network.tls", "TLS and CA trust", check_tls, ("network.tcp",), target="workspace"),
-    Check("idp.discovery", "Identity provider discovery", check_discovery, ("network.tls", "settings.auth"),
-          target="idp", skip_if=lambda ctx: "not used with a PAT" if ctx.plan.auth_type == "pat" else None),
-    Check("idp.client", "App registration (browser sign-in)", check_client_registration, ("idp.discovery",),
-          target="idp", skip_if=lambda ctx: None if ctx.plan.is_u2m else "M2M"),
-    Check("token.acquire", "Token acquisition", check_token, ("settings.auth", "idp.discovery"), target="idp"),
+    Check(
+        "idp.discovery",
+        "Identity provider discovery",
+        check_discovery,
+        ("network.tls", "settings.auth"),
+        target="idp",
+        skip_if=lambda ctx: "not used with a PAT" if ctx.plan.auth_type == "pat" else None,
+    ),
+    Check(
+        "idp.client",
+        "App registration (browser sign-in)",
+        check_client_registration,
+        ("idp.discovery",),
+        target="idp",
+        skip_if=lambda ctx: None if ctx.plan.is_u2m else "M2M",
+    ),
+    Check(
+        "token.acquire", "Token acquisition", check_token, ("settings.auth", "idp.discovery"), target="idp"
+    ),
     Check("token.claims", "Token claims", check_claims, ("token.acquire",)),
-    Check("workspace.membership", "Workspace membership (SCIM Me)", check_membership,
-          ("token.acquire", "settings.host", "network.tls"), target="workspace"),
-    Check("workspace.sql_entitlement", "Databricks SQL entitlement", check_entitlement, ("workspace.membership",)),
-    Check("warehouse.state", "Warehouse exists and state", check_warehouse,
-          ("workspace.membership", "settings.http_path"), target="workspace", skip_if=_needs_path),
-    Check("warehouse.can_use", "Warehouse CAN USE", check_can_use, ("warehouse.state",), target="workspace",
-          skip_if=_needs_path),
-    Check("sql.probe", "SQL probe (SELECT current_user())", check_sql,
-          ("workspace.membership", "settings.http_path", "warehouse.state"), target="workspace",
-          skip_if=_needs_sql_path, timeout_factor=2.0),
-    Check("sql.table_owners", "Table owners in the dbt schema", check_table_owners, ("sql.probe",), target="workspace",
-          skip_if=lambda ctx: None if ctx.plan.schema else "no dbt schema"),
+    Check(
+        "workspace.membership",
+        "Workspace membership (SCIM Me)",
+        check_membership,
+        ("token.acquire", "settings.host", "network.tls"),
+        target="workspace",
+    ),
+    Check(
+        "workspace.sql_entitlement",
+        "Databricks SQL entitlement",
+        check_entitlement,
+        ("workspace.membership",),
+    ),
+    Check(
+        "warehouse.state",
+        "Warehouse exists and state",
+        check_warehouse,
+        ("workspace.membership", "settings.http_path"),
+        target="workspace",
+        skip_if=_needs_path,
+    ),
+    Check(
+        "warehouse.can_use",
+        "Warehouse CAN USE",
+        check_can_use,
+        ("warehouse.state",),
+        target="workspace",
+        skip_if=_needs_path,
+    ),
+    Check(
+        "sql.probe",
+        "SQL probe (SELECT current_user())",
+        check_sql,
+        ("workspace.membership", "settings.http_path", "warehouse.state"),
+        target="workspace",
+        skip_if=_needs_sql_path,
+        timeout_factor=2.0,
+    ),
+    Check(
+        "sql.table_owners",
+        "Table owners in the dbt schema",
+        check_table_owners,
+        ("sql.probe",),
+        target="workspace",
+        skip_if=lambda ctx: None if ctx.plan.schema else "no dbt schema",
+    ),
     Check("store.keyring", "Token store (keyring)", check_store, target="keyring"),
 )
 
@@ -665,14 +795,15 @@ _HANG_CAUSE = {
 
 def _hang_outcome(ctx: Context, check: Check, seconds: float) -> Outcome:
     plan = ctx.plan
-    cause = _HANG_CAUSE[check.target]
-    if check.target == "idp" and not plan.is_azure_flow:
+    target = ctx.state.pop("talking_to", check.target)
+    cause = _HANG_CAUSE[target]
+    if target == "idp" and not plan.is_azure_flow:
         cause, where = "databricks.unresponsive", f"the workspace {plan.hostname}"
-    elif check.target == "idp":
+    elif target == "idp":
         where = f"the identity provider {plan.authority_hostname}"
-    elif check.target == "workspace":
+    elif target == "workspace":
         where = f"the workspace {plan.hostname}"
-    elif check.target == "keyring":
+    elif target == "keyring":
         where = "the keyring"
     else:
         where = "the network"
@@ -755,6 +886,7 @@ def run_checks(
         if reason is not None:
             emit(check, Outcome("skip", reason), 0.0)
             continue
+        ctx.state.pop("talking_to", None)
         if on_start:
             on_start(check)
         budget = min(step_timeout * check.timeout_factor, remaining)
@@ -769,6 +901,9 @@ def run_checks(
             continue
         for outcome in result if isinstance(result, list) else [result]:
             emit(check, outcome, elapsed)
+    connection = ctx.state.get("sql_connection")
+    if connection is not None:
+        _run_bounded(connection.close, min(step_timeout, 2.0))
     return findings
 
 

@@ -1,7 +1,7 @@
 """Generate ``docs/troubleshooting.md`` from the knowledge base.
 
-    python -m brickauth.doctor.docgen            # (re)write docs/troubleshooting.md
-    python -m brickauth.doctor.docgen --check    # exit 1 when the committed file is stale
+python -m brickauth.doctor.docgen            # (re)write docs/troubleshooting.md
+python -m brickauth.doctor.docgen --check    # exit 1 when the committed file is stale
 """
 
 from __future__ import annotations
@@ -81,7 +81,9 @@ def _cause_section(cause: Cause) -> list[str]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m brickauth.doctor.docgen", description=__doc__)
     parser.add_argument("path", nargs="?", type=Path, default=DEFAULT_PATH)
-    parser.add_argument("--check", action="store_true", help="fail if the file differs from a fresh generation")
+    parser.add_argument(
+        "--check", action="store_true", help="fail if the file differs from a fresh generation"
+    )
     args = parser.parse_args(argv)
     text = generate()
     if args.check:

@@ -101,7 +101,9 @@ class KnowledgeBase:
             self._by_id[cause.id] = cause
             for code in cause.aadsts:
                 if code in self._by_code:
-                    raise KnowledgeBaseError(f"AADSTS{code} mapped to {self._by_code[code].id} and {cause.id}")
+                    raise KnowledgeBaseError(
+                        f"AADSTS{code} mapped to {self._by_code[code].id} and {cause.id}"
+                    )
                 self._by_code[code] = cause
 
     def __getitem__(self, cause_id: str) -> Cause:
@@ -150,14 +152,14 @@ class KnowledgeBase:
         matches: list[Match] = []
         if candidates:
             top = max(c.priority for c in candidates)
-            matches = [
-                Match(c, block.line, _excerpt(block.text, c)) for c in candidates if c.priority == top
-            ]
+            matches = [Match(c, block.line, _excerpt(block.text, c)) for c in candidates if c.priority == top]
         known_codes = {code for code in codes if code in self._by_code}
         if not known_codes:
             # An AADSTS code we do not know outranks generic and pattern guesses: say so plainly.
             unknown = sorted(codes)
-            if unknown and (not matches or max(m.cause.priority for m in matches if m.cause) < AADSTS_PRIORITY):
+            if unknown and (
+                not matches or max(m.cause.priority for m in matches if m.cause) < AADSTS_PRIORITY
+            ):
                 matches = [
                     Match(None, block.line, _excerpt_at(block.text, f"AADSTS{code}"), aadsts=code)
                     for code in unknown

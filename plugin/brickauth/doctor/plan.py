@@ -133,7 +133,9 @@ def _plan_host(plan: Plan) -> None:
         return
     value = text.strip()
     if _quoted(value):
-        plan.host_problems.append(Problem("config.quoted_value", f"host from {src} has quotes around it: {value}"))
+        plan.host_problems.append(
+            Problem("config.quoted_value", f"host from {src} has quotes around it: {value}")
+        )
         value = value[1:-1].strip()
     if "://" not in value:
         value = "https://" + value
@@ -157,7 +159,11 @@ def _plan_host(plan: Plan) -> None:
         )
     if parts.scheme == "http":
         plan.host_problems.append(
-            Problem("config.host_malformed", f"host from {src} uses http://; workspaces are https only", fatal=False)
+            Problem(
+                "config.host_malformed",
+                f"host from {src} uses http://; workspaces are https only",
+                fatal=False,
+            )
         )
     if hostname in ACCOUNT_HOSTS:
         plan.host_problems.append(
@@ -180,17 +186,25 @@ def _plan_http_path(plan: Plan) -> None:
         text = f"/sql/1.0/warehouses/{warehouse_id.strip()}"
     if text is None or not text.strip():
         plan.path_problems.append(
-            Problem("config.missing_setting", "http_path is not set: the SQL warehouse checks are skipped", fatal=False)
+            Problem(
+                "config.missing_setting",
+                "http_path is not set: the SQL warehouse checks are skipped",
+                fatal=False,
+            )
         )
         return
     value = text.strip()
     src = plan.source("http_path")
     if _quoted(value):
-        plan.path_problems.append(Problem("config.quoted_value", f"http_path from {src} has quotes around it"))
+        plan.path_problems.append(
+            Problem("config.quoted_value", f"http_path from {src} has quotes around it")
+        )
         value = value[1:-1].strip()
     if value.startswith("http://") or value.startswith("https://"):
         plan.path_problems.append(
-            Problem("config.http_path_malformed", f"http_path from {src} is a full URL; use only the path part")
+            Problem(
+                "config.http_path_malformed", f"http_path from {src} is a full URL; use only the path part"
+            )
         )
         value = urlsplit(value).path
     found = WAREHOUSE_PATH_RE.match(value)
@@ -204,7 +218,8 @@ def _plan_http_path(plan: Plan) -> None:
     plan.path_problems.append(
         Problem(
             "config.http_path_malformed",
-            f"http_path from {src} is {value!r}; a SQL warehouse's is /sql/1.0/warehouses/<16 hex characters>",
+            f"http_path from {src} is {value!r}; a SQL warehouse's is "
+            "/sql/1.0/warehouses/<16 hex characters>",
         )
     )
 
@@ -222,8 +237,15 @@ def _plan_auth(plan: Plan) -> None:
     cert = raw.text("client_certificate_path")
     fed = raw.text("federated_token_file")
     tenant = raw.text("tenant_id")
-    aliases = {"oauth": None, "auto": None, "azure-client-secret": "azure-m2m", "oauth-m2m": "databricks-m2m",
-               "external-browser": "databricks-u2m", "databricks-oauth": "databricks-u2m", "azure-oauth": "azure-u2m"}
+    aliases = {
+        "oauth": None,
+        "auto": None,
+        "azure-client-secret": "azure-m2m",
+        "oauth-m2m": "databricks-m2m",
+        "external-browser": "databricks-u2m",
+        "databricks-oauth": "databricks-u2m",
+        "azure-oauth": "azure-u2m",
+    }
     auth = aliases.get(explicit, explicit) if explicit else None
     if explicit == "oauth":  # dbt-databricks: oauth with a secret is M2M, without one U2M
         if azure_id and azure_secret:
@@ -236,7 +258,10 @@ def _plan_auth(plan: Plan) -> None:
         plan.auth_reason = f"auth_type {explicit} from {plan.source('auth_type')}"
     else:
         if azure_id and (azure_secret or cert or fed):
-            auth, plan.auth_reason = "azure-m2m", "Entra client id with a secret, certificate or federated token"
+            auth, plan.auth_reason = (
+                "azure-m2m",
+                "Entra client id with a secret, certificate or federated token",
+            )
         elif dbx_id and dbx_secret:
             auth, plan.auth_reason = "databricks-m2m", "Databricks client id and OAuth secret"
         elif token:
@@ -247,7 +272,9 @@ def _plan_auth(plan: Plan) -> None:
             auth, plan.auth_reason = "databricks-u2m", "nothing else configured"
     if auth not in AUTH_TYPES:
         plan.auth_problems.append(
-            Problem("config.unknown_auth_type", f"auth_type {explicit!r} is not one of {', '.join(AUTH_TYPES)}")
+            Problem(
+                "config.unknown_auth_type", f"auth_type {explicit!r} is not one of {', '.join(AUTH_TYPES)}"
+            )
         )
         return
     plan.auth_type = auth
@@ -292,40 +319,60 @@ def _plan_azure(
         problems.append(
             Problem(
                 "entra.wrong_cloud",
-                f"the workspace is in {plan.cloud} but the authority is {plan.authority_host} ({authority_cloud})",
+                f"the workspace is in {plan.cloud} but the authority is {plan.authority_host} "
+                f"({authority_cloud})",
             )
         )
     if not tenant:
-        problems.append(Problem("config.missing_setting", "AZURE_TENANT_ID is not set (checked flags, env, profile)"))
+        problems.append(
+            Problem("config.missing_setting", "AZURE_TENANT_ID is not set (checked flags, env, profile)")
+        )
     else:
         value = tenant.strip()
         if _quoted(value):
-            problems.append(Problem("config.quoted_value", f"tenant from {plan.source('tenant_id')} has quotes"))
+            problems.append(
+                Problem("config.quoted_value", f"tenant from {plan.source('tenant_id')} has quotes")
+            )
             value = value[1:-1]
         if value.lower() in ("common", "organizations", "consumers"):
             if plan.auth_type == "azure-m2m":
                 problems.append(
-                    Problem("entra.no_tenant_in_request", f"tenant {value!r} cannot be used by a service principal")
+                    Problem(
+                        "entra.no_tenant_in_request",
+                        f"tenant {value!r} cannot be used by a service principal",
+                    )
                 )
         elif not (GUID_RE.match(value) or DOMAIN_RE.match(value)):
             problems.append(
-                Problem("entra.tenant_malformed", f"tenant {value!r} from {plan.source('tenant_id')} is not a GUID or a domain")
+                Problem(
+                    "entra.tenant_malformed",
+                    f"tenant {value!r} from {plan.source('tenant_id')} is not a GUID or a domain",
+                )
             )
         plan.tenant_id = value
     if not plan.client_id:
-        problems.append(Problem("config.missing_setting", "AZURE_CLIENT_ID is not set (checked flags, env, profile)"))
+        problems.append(
+            Problem("config.missing_setting", "AZURE_CLIENT_ID is not set (checked flags, env, profile)")
+        )
     elif _quoted(plan.client_id):
-        problems.append(Problem("config.quoted_value", f"client id from {plan.source('azure_client_id')} has quotes"))
+        problems.append(
+            Problem("config.quoted_value", f"client id from {plan.source('azure_client_id')} has quotes")
+        )
         plan.client_id = plan.client_id[1:-1]
     elif not GUID_RE.match(plan.client_id):
         problems.append(
-            Problem("entra.app_not_found", f"client id {plan.client_id!r} is not a GUID (the Application ID is)")
+            Problem(
+                "entra.app_not_found", f"client id {plan.client_id!r} is not a GUID (the Application ID is)"
+            )
         )
     if plan.auth_type == "azure-u2m":
         if isinstance(secret, Secret):
             problems.append(
-                Problem("entra.public_client_with_secret", "AZURE_CLIENT_SECRET is set for a browser sign-in (azure-u2m)",
-                        fatal=False)
+                Problem(
+                    "entra.public_client_with_secret",
+                    "AZURE_CLIENT_SECRET is set for a browser sign-in (azure-u2m)",
+                    fatal=False,
+                )
             )
         return
     if isinstance(secret, Secret):
@@ -335,7 +382,8 @@ def _plan_azure(
         problems.append(
             Problem(
                 "config.missing_setting",
-                "AZURE_CLIENT_SECRET is not set (nor AZURE_CLIENT_CERTIFICATE_PATH, AZURE_FEDERATED_TOKEN_FILE)",
+                "AZURE_CLIENT_SECRET is not set "
+                "(nor AZURE_CLIENT_CERTIFICATE_PATH, AZURE_FEDERATED_TOKEN_FILE)",
             )
         )
 
@@ -359,21 +407,32 @@ def _check_secret_shape(plan: Plan, secret: Secret, kind: str) -> None:
     name = "client_secret" if kind == "entra" else "databricks_client_secret"
     src = plan.source("azure_client_secret" if kind == "entra" else name)
     if _quoted(value):
-        plan.auth_problems.append(Problem("config.quoted_value", f"the client secret from {src} has quotes around it"))
+        plan.auth_problems.append(
+            Problem("config.quoted_value", f"the client secret from {src} has quotes around it")
+        )
         value = value[1:-1]
     if value != secret.reveal():
         plan.client_secret = Secret(value)
     if GUID_RE.match(value):
         plan.auth_problems.append(
-            Problem("config.secret_id_instead_of_value", f"the client secret from {src} is a GUID: a secret ID, not a secret value")
+            Problem(
+                "config.secret_id_instead_of_value",
+                f"the client secret from {src} is a GUID: a secret ID, not a secret value",
+            )
         )
     elif kind == "entra" and value.startswith("dose"):
         plan.auth_problems.append(
-            Problem("config.databricks_secret_sent_to_entra", f"the secret from {src} is a Databricks OAuth secret (dose...)")
+            Problem(
+                "config.databricks_secret_sent_to_entra",
+                f"the secret from {src} is a Databricks OAuth secret (dose...)",
+            )
         )
     elif kind == "databricks" and (ENTRA_SECRET_RE.match(value) or "~" in value):
         plan.auth_problems.append(
-            Problem("config.entra_secret_sent_to_databricks", f"the secret from {src} is an Entra ID client secret")
+            Problem(
+                "config.entra_secret_sent_to_databricks",
+                f"the secret from {src} is an Entra ID client secret",
+            )
         )
 
 

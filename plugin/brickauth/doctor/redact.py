@@ -33,7 +33,9 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (
         re.compile(
             r"""(?ix)
-            (?P<key>["']?\b(?:""" + _SECRET_KEYS + r""")\b["']?\s*[:=]\s*)
+            (?P<key>["']?\b(?:"""
+            + _SECRET_KEYS
+            + r""")\b["']?\s*[:=]\s*)
             (?P<quote>["']?)
             (?P<value>(?!\*\*\*)[^"'\s,&}\]]{4,})
             """

@@ -168,5 +168,7 @@ def render_summary(findings: Sequence[Finding], elapsed: float) -> str:
     others = [f for f in findings if f is not top and f.status in ("fail", "warn") and f.cause_id]
     if others:
         out.append("Also: " + "; ".join(f"{f.title} [{f.cause_id}]" for f in others))
-    out.append(f"({tally}; {elapsed:.1f} s)  Details of any cause: brickauth doctor explain, docs/troubleshooting.md")
+    out.append(
+        f"({tally}; {elapsed:.1f} s)  Details of any cause: brickauth doctor explain, docs/troubleshooting.md"
+    )
     return "\n".join(out) + "\n"

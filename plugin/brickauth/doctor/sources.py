@@ -206,7 +206,8 @@ def _render(value: Any, env: Mapping[str, str]) -> Any:
             return str(default)
         raise EnvVarMissing(f"Env var required but not provided: '{name}'", fix=f"export {name}=...")
 
-    template = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False).from_string(value)
+    # Rendering YAML values, not HTML: no autoescape (as dbt does).
+    template = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False).from_string(value)  # noqa: S701
     return template.render(env_var=env_var)
 
 
@@ -219,7 +220,9 @@ def _render_env_var_only(value: str, env: Mapping[str, str]) -> str:  # pragma: 
             return env[m.group(1)]
         if m.group(2) is not None:
             return m.group(2)
-        raise EnvVarMissing(f"Env var required but not provided: '{m.group(1)}'", fix=f"export {m.group(1)}=...")
+        raise EnvVarMissing(
+            f"Env var required but not provided: '{m.group(1)}'", fix=f"export {m.group(1)}=..."
+        )
 
     return _ENV_VAR_RE.sub(sub, value)
 

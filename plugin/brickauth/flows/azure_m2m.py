@@ -23,6 +23,7 @@ from brickauth.settings import (
     check_federated_token_file,
     load_certificate,
 )
+from brickauth.lifecycle import expires_at_for
 from brickauth.token import AccessToken
 
 if TYPE_CHECKING:
@@ -53,8 +54,8 @@ class AzureM2MSource:
         self._app_lock = threading.Lock()
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> AzureM2MSource:
-        return cls(settings)
+    def from_settings(cls, settings: Settings, *, clock: Clock = SYSTEM_CLOCK) -> AzureM2MSource:
+        return cls(settings, clock=clock)
 
     def describe(self) -> str:
         s = self.settings
@@ -125,10 +126,11 @@ class AzureM2MSource:
         result = app.acquire_token_for_client(scopes=self.scopes)
         if not isinstance(result, dict) or "access_token" not in result:
             raise from_entra(result if isinstance(result, dict) else {})
+        access_token = str(result["access_token"])
         expires_in = float(result.get("expires_in") or 3600)
         return AccessToken(
-            token=result["access_token"],
-            expires_at=started + expires_in,
+            token=access_token,
+            expires_at=expires_at_for(access_token, started, expires_in),
             token_type=str(result.get("token_type") or "Bearer"),
             scopes=tuple(self.scopes),
         )

@@ -206,8 +206,9 @@ class AzureU2MSource(U2MSource):
         flows: dict[str, Any] = {}
 
         def build(redirect_uri: str) -> tuple[str, str]:
+            # form_post keeps the code out of the browser's address bar and history (RFC 9700 4.3.1)
             flow = app.initiate_auth_code_flow(list(self.scopes), redirect_uri=redirect_uri,
-                                               login_hint=self.login_hint)
+                                               login_hint=self.login_hint, response_mode="form_post")
             flows["flow"] = flow
             return str(flow["auth_uri"]), str(flow["state"])
 

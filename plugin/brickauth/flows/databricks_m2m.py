@@ -13,6 +13,7 @@ from brickauth.errors import IdentityProviderError
 from brickauth.http import HttpClient, post_form
 from brickauth.idp_errors import from_oauth
 from brickauth.settings import DATABRICKS_M2M_SCOPE, Settings
+from brickauth.lifecycle import expires_at_for
 from brickauth.token import AccessToken
 
 log = logging.getLogger(__name__)
@@ -35,8 +36,8 @@ class DatabricksM2MSource:
         self._clock = clock
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> DatabricksM2MSource:
-        return cls(settings)
+    def from_settings(cls, settings: Settings, *, clock: Clock = SYSTEM_CLOCK) -> DatabricksM2MSource:
+        return cls(settings, clock=clock)
 
     def describe(self) -> str:
         client = self.settings.client_id or "?"
@@ -65,10 +66,11 @@ class DatabricksM2MSource:
                     code="BA248",
                 )
             raise from_oauth(body, response.status_code)
+        access_token = str(body["access_token"])
         expires_in = float(body.get("expires_in") or 3600)
         return AccessToken(
-            token=str(body["access_token"]),
-            expires_at=started + expires_in,
+            token=access_token,
+            expires_at=expires_at_for(access_token, started, expires_in),
             token_type=str(body.get("token_type") or "Bearer"),
             scopes=tuple(str(body.get("scope") or " ".join(self.scopes)).split()),
         )

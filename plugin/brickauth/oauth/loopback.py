@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 DEFAULT_TIMEOUT = 120.0
 # How long the browser's request waits for the caller to finish the code exchange.
 RESPOND_TIMEOUT = 60.0
+MAX_FORM_BYTES = 64 * 1024
 
 
 @dataclass
@@ -78,11 +79,15 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_GET(self) -> None:
-        self.server.owner._handle(self)
+        self.server.owner._handle(self, urlsplit(self.path).query)
 
-    def do_POST(self) -> None:  # response_mode=form_post is not used: refuse politely
-        self._send(405, landing.failure_page(cause="This address only accepts the sign-in redirect.",
-                                             fix=None))
+    def do_POST(self) -> None:  # response_mode=form_post: the response is in the form body
+        length = int(self.headers.get("Content-Length") or 0)
+        if not 0 < length <= MAX_FORM_BYTES:
+            self._send(400, landing.failure_page(cause="This address only accepts the sign-in response.",
+                                                 fix=None))
+            return
+        self.server.owner._handle(self, self.rfile.read(length).decode("utf-8", "replace"))
 
 
 class LoopbackServer:
@@ -124,13 +129,12 @@ class LoopbackServer:
         self._thread.start()
 
     # -- request handling (server threads) ----------------------------------------------------
-    def _handle(self, req: _Handler) -> None:
-        parts = urlsplit(req.path)
-        if parts.path != self.path or self._done.is_set():
+    def _handle(self, req: _Handler, query: str) -> None:
+        if urlsplit(req.path).path != self.path or self._done.is_set():
             req._send(404, landing.failure_page(cause="Nothing here: this is brickauth's sign-in listener.",
                                                 fix=None))
             return
-        params = {k: v[0] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+        params = {k: v[0] for k, v in parse_qs(query, keep_blank_values=True).items()}
         state = params.get("state", "")
         expected = self._expected_state or ""
         if not expected or not hmac.compare_digest(state.encode(), expected.encode()):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -302,25 +303,25 @@ def _without_refresh_token(token: AccessToken) -> AccessToken:
 
 
 def login_error_from_redirect(callback: Callback, provider: str) -> LoginError:
-    """The IdP sent the browser back with ``error=...`` (denied consent, AADSTS errors...)."""
+    """The IdP sent the browser back with ``error=...`` (declined consent, AADSTS errors...)."""
     error = callback.error or "unknown_error"
     description = (callback.error_description or "").strip()
-    if error == "access_denied" and "AADSTS" not in description:
+    first = description.split("\n")[0].split(" Trace ID:")[0].strip()[:300]
+    aadsts = re.search(r"AADSTS(\d+)", description)
+    if (aadsts and aadsts.group(1) == "65004") or (error == "access_denied" and not aadsts):
         return LoginError(
-            f"The sign-in at {provider} was cancelled or consent was declined (access_denied).",
-            fix="run the sign-in again and accept the consent prompt; if your organisation requires admin "
-            "consent, ask an admin to grant it for the app.",
+            f"The sign-in at {provider} was cancelled or the consent prompt was declined ({error}).",
+            fix="sign in again and accept the permissions prompt; if your organisation requires admin "
+            "consent, ask an admin to grant it for this app.",
             code="BA613",
         )
-    try:
+    if aadsts:
         from brickauth.idp_errors import from_entra
 
-        if "AADSTS" in description:
-            classified = from_entra({"error": error, "error_description": description})
-            return LoginError(classified.message, fix=classified.fix, code=classified.code)
-    except ImportError:  # pragma: no cover
-        pass
-    first = description.split("\n")[0][:300]
+        classified = from_entra({"error": error, "error_description": description})
+        said = re.sub(r"^AADSTS\d+:\s*", "", first)
+        return LoginError(f"{provider} did not sign you in (AADSTS{aadsts.group(1)}): {said}",
+                          fix=classified.fix, code=classified.code)
     return LoginError(
         f"{provider} refused the sign-in ({error}{': ' + first if first else ''}).",
         fix="check the client id, redirect URL and scopes registered for the OAuth app; "

@@ -6,7 +6,6 @@ way Entra decides it; the AADSTS texts live in ``errors.py``.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import ipaddress
@@ -73,6 +72,7 @@ MULTI_TENANT_SEGMENTS = frozenset({"common", "organizations"})
 DNS_RE = re.compile(r"^(?=.{1,253}$)([a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]{2,63}$")
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+LOGIN_TTL_SECONDS = 3600.0
 
 
 @dataclass
@@ -728,7 +728,11 @@ class EntraService:
         return self._sign_in_page(login)
 
     def _login_from(self, request: Request) -> _Login | None:
+        """The sign-in a page's ``ctx`` names; abandoned ones expire after an hour (Entra's flow token)."""
+        now = self.clock.now()
         with self._lock:
+            for ctx in [c for c, lg in self._logins.items() if now - lg.created > LOGIN_TTL_SECONDS]:
+                del self._logins[ctx]
             return self._logins.get(request.form.get("ctx", ""))
 
     def _expired_page(self) -> Response:
@@ -820,14 +824,12 @@ class EntraService:
         if missing or (login.prompt == "consent" and rid):
             if not tenant.users_may_consent and not user.is_admin:
                 exc = errors.admin_approval_required(login.app.display_name)
-                if login.kind == "device":
-                    return self._error_page(exc, login.app)
                 return self._error_page(exc, login.app)
             descriptions = [permission_description(rid or "", p) for p in sorted(perms)]
-            descriptions.append("Maintain access to data you have given it access to") if (
-                "offline_access" in login.scope.oidc
-            ) else None
-            descriptions.append("View your basic profile") if "profile" in login.scope.oidc else None
+            if "profile" in login.scope.oidc:
+                descriptions.append("View your basic profile")
+            if "offline_access" in login.scope.oidc:
+                descriptions.append("Maintain access to data you have given it access to")
             return _html(
                 pages.consent(
                     action=f"{self.base_url}/{login.segment}/consent",
@@ -1386,7 +1388,3 @@ class _V2FormRequest:
         self.headers = request.headers
         self.environ = request.environ
         self.remote_addr = request.remote_addr
-
-
-def basic_auth_header(client_id: str, secret: str) -> str:
-    return "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()

@@ -100,15 +100,6 @@ def unsupported_grant_type(grant_type: str) -> EntraError:
     )
 
 
-def unsupported_response_type(value: str) -> EntraError:
-    return EntraError(
-        900144 if not value else 70005,
-        "unsupported_response_type",
-        "The provided value for the input parameter 'response_type' is not allowed for this request. "
-        f"Expected values are 'code', 'id_token' or 'token'. Provided value: '{value}'.",
-    )
-
-
 # --- client -----------------------------------------------------------------------------------------
 
 

@@ -32,7 +32,7 @@ class RedirectUri:
 class ClientSecret:
     """A client secret: the value is shown once; the secret ID is a GUID users paste by mistake."""
 
-    value: str
+    value: str = field(repr=False)
     secret_id: str = field(default_factory=new_guid)
     expires_at: float = 4_102_444_800.0  # 2100-01-01
     description: str = "secret"
@@ -80,7 +80,7 @@ class AppRegistration:
 @dataclass
 class User:
     upn: str
-    password: str
+    password: str = field(repr=False)
     home_tenant_id: str
     object_id: str = field(default_factory=new_guid)
     display_name: str = ""
@@ -89,7 +89,7 @@ class User:
     # Tenants this user was invited to as a guest (B2B).
     guest_of: set[str] = field(default_factory=set)
     # The code the user's authenticator shows (the sandbox's second factor).
-    mfa_code: str = "123456"
+    mfa_code: str = field(default="123456", repr=False)
     # Entra's "TokensValidFrom": refresh tokens issued before this time are rejected (password reset,
     # revokeSignInSessions). Epoch seconds.
     tokens_valid_after: float = 0.0

@@ -60,7 +60,7 @@ def mfa(*, action: str, ctx: str, upn: str, error: str = "") -> str:
         "<p>Enter the code displayed in the authenticator app on your mobile device</p>"
         f'{err}<form method="post" action="{escape(action)}" id="mfaForm">{_hidden("ctx", ctx)}'
         '<input type="text" name="otc" id="idTxtBx_SAOTCC_OTC" inputmode="numeric" placeholder="Code" '
-        'required>'
+        "required>"
         '<input type="submit" id="idSubmit_SAOTCC_Continue" class="btn" value="Verify"></form>',
     )
 

@@ -25,7 +25,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 import duckdb
-import pyarrow as pa
+import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
 from sqlglot import exp
 
 from brickauth.clock import SYSTEM_CLOCK, Clock
@@ -205,16 +205,18 @@ class WarehouseEngine:
             now = self.clock.now()
             self._attach(name, owner, now)
             self._create_schema_storage(name, DEFAULT_SCHEMA)
-            self.metastore.schemas[(name, DEFAULT_SCHEMA)] = SchemaInfo(name, DEFAULT_SCHEMA, owner, now, owner)
+            self.metastore.schemas[(name, DEFAULT_SCHEMA)] = SchemaInfo(
+                name, DEFAULT_SCHEMA, owner, now, owner
+            )
 
     def owner_of(self, full_name: str) -> str | None:
         """Owner of a table or view (``catalog.schema.table``), schema or catalog; None when absent."""
         parts = tuple(p.lower() for p in full_name.split("."))
         with self._lock:
             if len(parts) == 3 and parts in self.metastore.relations:
-                return self.metastore.relations[parts].owner  # type: ignore[index]
+                return self.metastore.relations[parts].owner
             if len(parts) == 2 and parts in self.metastore.schemas:
-                return self.metastore.schemas[parts].owner  # type: ignore[index]
+                return self.metastore.schemas[parts].owner
             if len(parts) == 1 and parts[0] in self.metastore.catalogs:
                 return self.metastore.catalogs[parts[0]].owner
         return None
@@ -223,9 +225,9 @@ class WarehouseEngine:
         parts = tuple(p.lower() for p in full_name.split("."))
         with self._lock:
             if len(parts) == 3 and parts in self.metastore.relations:
-                self.metastore.relations[parts].owner = principal  # type: ignore[index]
+                self.metastore.relations[parts].owner = principal
             elif len(parts) == 2 and parts in self.metastore.schemas:
-                self.metastore.schemas[parts].owner = principal  # type: ignore[index]
+                self.metastore.schemas[parts].owner = principal
             elif len(parts) == 1 and parts[0] in self.metastore.catalogs:
                 self.metastore.catalogs[parts[0]].owner = principal
             else:
@@ -251,7 +253,9 @@ class WarehouseEngine:
             self._sessions.discard(session)
         session.close()
 
-    def execute_as(self, principal: str, sql: str, catalog: str | None = None, schema: str | None = None) -> StatementResult:
+    def execute_as(
+        self, principal: str, sql: str, catalog: str | None = None, schema: str | None = None
+    ) -> StatementResult:
         """Run one statement in a throwaway session (controls and tests)."""
         session = self.open_session(principal, catalog, schema)
         try:
@@ -467,7 +471,9 @@ class WarehouseEngine:
             else:
                 schema_info = self.metastore.schemas[(name.catalog, name.schema)]
                 self._require_use(ctx, name.catalog, name.schema)
-                self._require(ctx, "CREATE " + kind, "SCHEMA", f"{name.catalog}.{name.schema}", schema_info.owner)
+                self._require(
+                    ctx, "CREATE " + kind, "SCHEMA", f"{name.catalog}.{name.schema}", schema_info.owner
+                )
             comment, props, provider = properties_of(tree)
             col_comments = column_comments(tree)
             duck_tree = self._mapped_tree(strip_create_extras(tree), target, name)
@@ -480,8 +486,15 @@ class WarehouseEngine:
                 rel.last_altered_at, rel.last_altered_by = now, ctx.principal
             else:
                 rel = RelationInfo(
-                    name.catalog, name.schema, name.table, "VIEW" if kind == "VIEW" else "MANAGED",
-                    ctx.principal, now, ctx.principal, now, ctx.principal,
+                    name.catalog,
+                    name.schema,
+                    name.table,
+                    "VIEW" if kind == "VIEW" else "MANAGED",
+                    ctx.principal,
+                    now,
+                    ctx.principal,
+                    now,
+                    ctx.principal,
                 )
                 self.metastore.relations[name.parts] = rel
             rel.comment = comment
@@ -671,7 +684,7 @@ class WarehouseEngine:
         kind = (tree.args.get("kind") or "").upper()
         if kind not in ("TABLE", "VIEW"):
             raise errors.unsupported(f"ALTER {kind}")
-        target, name = self._target(ctx, tree.this)
+        _, name = self._target(ctx, tree.this)
         with self._lock:
             rel = self._relation(name)
             if rel is None:
@@ -707,7 +720,9 @@ class WarehouseEngine:
             rel.column_comments[action.name.lower()] = literal_value(action.args["comment"]) or ""
             return
         if isinstance(action, exp.ColumnDef):
-            self._run(ctx, f"ALTER TABLE {duckdb_table(name).sql('duckdb')} ADD COLUMN {action.sql('duckdb')}")
+            self._run(
+                ctx, f"ALTER TABLE {duckdb_table(name).sql('duckdb')} ADD COLUMN {action.sql('duckdb')}"
+            )
             return
         if isinstance(action, exp.Drop) and (action.kind or "").upper() == "TBLPROPERTIES":
             return
@@ -812,12 +827,18 @@ class WarehouseEngine:
                 else:
                     if catalog not in self.metastore.catalogs:
                         raise errors.catalog_not_found(catalog)
-                    names = sorted([s.name for s in self.metastore.schemas_in(catalog)] + [INFORMATION_SCHEMA])
+                    names = sorted(
+                        [s.name for s in self.metastore.schemas_in(catalog)] + [INFORMATION_SCHEMA]
+                    )
                 return rows_result([("databaseName", "string")], [(s,) for s in names if matches(s)])
             if show.kind in ("tables", "views", "table_extended"):
-                catalog, schema = _schema_from_parts(show.target, ctx.ns) if show.target else (
-                    ctx.ns.catalog,
-                    ctx.ns.schema,
+                catalog, schema = (
+                    _schema_from_parts(show.target, ctx.ns)
+                    if show.target
+                    else (
+                        ctx.ns.catalog,
+                        ctx.ns.schema,
+                    )
                 )
                 self._require_schema(catalog, schema)
                 rels = [r for r in self.metastore.relations_in(catalog, schema) if matches(r.name)]
@@ -919,11 +940,12 @@ class WarehouseEngine:
         return f"abfss://metastore@sandbox.dfs.core.windows.net/{rel.catalog}/{rel.schema}/{rel.name}"
 
     def _create_statement(self, rel: RelationInfo) -> str:
-        columns = ",\n  ".join(f"{c} {t.upper()}" for c, t in self._columns(rel))
-        full = ".".join(rel.full_name.split("."))
+        cols = self._columns(rel)
         if rel.type == "VIEW":
-            return f"CREATE VIEW {full} (\n  {', '.join(c for c, _ in self._columns(rel))})\nAS {rel.view_text}\n"
-        return f"CREATE TABLE {full} (\n  {columns})\nUSING {rel.provider}\n"
+            names = ", ".join(c for c, _ in cols)
+            return f"CREATE VIEW {rel.full_name} (\n  {names})\nAS {rel.view_text}\n"
+        columns = ",\n  ".join(f"{c} {t.upper()}" for c, t in cols)
+        return f"CREATE TABLE {rel.full_name} (\n  {columns})\nUSING {rel.provider}\n"
 
     # --- DESCRIBE -------------------------------------------------------------------------------
 
@@ -1030,7 +1052,11 @@ class WarehouseEngine:
                     "name": c,
                     "type": _json_type(t),
                     "nullable": True,
-                    **({"comment": rel.column_comments[c.lower()]} if c.lower() in rel.column_comments else {}),
+                    **(
+                        {"comment": rel.column_comments[c.lower()]}
+                        if c.lower() in rel.column_comments
+                        else {}
+                    ),
                 }
                 for c, t in columns
             ],
@@ -1101,7 +1127,9 @@ def _iso(ts: float) -> str:
 
 
 def _spark_tree_type(dbx_type: str) -> str:
-    return {"int": "integer", "bigint": "long", "smallint": "short", "tinyint": "byte"}.get(dbx_type, dbx_type)
+    return {"int": "integer", "bigint": "long", "smallint": "short", "tinyint": "byte"}.get(
+        dbx_type, dbx_type
+    )
 
 
 def _json_type(dbx_type: str) -> dict[str, Any]:
@@ -1129,7 +1157,7 @@ def _map_duckdb_error(exc: duckdb.Error, ctx: _Ctx) -> errors.WarehouseSqlError:
     if m:
         return errors.WarehouseSqlError(
             "CAST_INVALID_INPUT",
-            f"The value '{m.group(1)}' of the type \"STRING\" cannot be cast to \"{m.group(2)}\" because it "
+            f'The value \'{m.group(1)}\' of the type "STRING" cannot be cast to "{m.group(2)}" because it '
             "is malformed. Correct the value as per the syntax, or change its target type. Use `try_cast` to "
             "tolerate malformed input and return NULL instead.",
             "22018",
@@ -1143,8 +1171,10 @@ def _map_duckdb_error(exc: duckdb.Error, ctx: _Ctx) -> errors.WarehouseSqlError:
         return errors.parse_syntax_error(near.group(1) if near else "end of input", ctx.sql.strip())
     if isinstance(exc, duckdb.TransactionException):
         return errors.WarehouseSqlError(
-            "DELTA_CONCURRENT_WRITE", "A concurrent transaction has written new data since this one started.",
+            "DELTA_CONCURRENT_WRITE",
+            "A concurrent transaction has written new data since this one started.",
             "2D521",
         )
-    return errors.WarehouseSqlError("INTERNAL_ERROR", f"The sandbox engine could not run this statement: {first}", "XX000")
-
+    return errors.WarehouseSqlError(
+        "INTERNAL_ERROR", f"The sandbox engine could not run this statement: {first}", "XX000"
+    )

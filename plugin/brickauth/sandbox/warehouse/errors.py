@@ -98,7 +98,9 @@ def schema_not_empty(catalog: str, schema: str) -> WarehouseSqlError:
 
 def not_owner(kind: str, full_name: str) -> WarehouseSqlError:
     """Unity Catalog's ownership error, worded exactly as Databricks reports it."""
-    return WarehouseSqlError(None, f"PERMISSION_DENIED: User is not an owner of {kind} '{full_name}'.", "42501")
+    return WarehouseSqlError(
+        None, f"PERMISSION_DENIED: User is not an owner of {kind} '{full_name}'.", "42501"
+    )
 
 
 def insufficient_privileges(privilege: str, kind: str, full_name: str) -> WarehouseSqlError:

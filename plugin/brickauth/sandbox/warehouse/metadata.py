@@ -122,9 +122,29 @@ def columns_result(
                 size, digits = (int(x) for x in dbx_type[8:-1].split(","))
             rows.append(
                 (
-                    r.catalog, r.schema, r.name, name, jdbc, dbx_type.upper(), size, None, digits, None, 1,
-                    r.column_comments.get(name.lower(), ""), None, None, None, None, position, "YES", None,
-                    None, None, None, "NO",
+                    r.catalog,
+                    r.schema,
+                    r.name,
+                    name,
+                    jdbc,
+                    dbx_type.upper(),
+                    size,
+                    None,
+                    digits,
+                    None,
+                    1,
+                    r.column_comments.get(name.lower(), ""),
+                    None,
+                    None,
+                    None,
+                    None,
+                    position,
+                    "YES",
+                    None,
+                    None,
+                    None,
+                    None,
+                    "NO",
                 )
             )
     columns = [

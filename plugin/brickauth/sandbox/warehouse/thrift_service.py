@@ -17,24 +17,35 @@ import json
 import logging
 import os
 import threading
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
-import pyarrow as pa
-from databricks.sql.thrift_api.TCLIService import TCLIService
-from databricks.sql.thrift_api.TCLIService import ttypes as tt
+import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
+from databricks.sql.thrift_api.TCLIService import TCLIService as _TCLIService
+from databricks.sql.thrift_api.TCLIService import ttypes as _ttypes
 from thrift.protocol import TBinaryProtocol
+from thrift.Thrift import TApplicationException, TMessageType
 from thrift.transport import TTransport
 
 from brickauth.sandbox.warehouse import errors
 from brickauth.sandbox.warehouse.engine import EngineSession, WarehouseEngine
-from brickauth.sandbox.warehouse.metadata import catalogs_result, columns_result, schemas_result, tables_result
+from brickauth.sandbox.warehouse.metadata import (
+    catalogs_result,
+    columns_result,
+    schemas_result,
+    tables_result,
+)
 from brickauth.sandbox.warehouse.results import StatementResult
 from brickauth.sandbox.warehouse.translate import Parameter
 
 log = logging.getLogger(__name__)
+
+# The connector's generated Thrift code is untyped: treat it as such.
+tt: Any = _ttypes
+TCLIService: Any = _TCLIService
 
 SERVER_PROTOCOL = tt.TProtocolVersion.SPARK_CLI_SERVICE_PROTOCOL_V7
 DIRECT_RESULTS_WAIT_SECONDS = 5.0  # how long a synchronous ExecuteStatement waits before answering RUNNING
@@ -47,15 +58,20 @@ BeforeExecute = Callable[[str, str, str], None]
 _OK = tt.TStatus(statusCode=tt.TStatusCode.SUCCESS_STATUS)
 
 
-def _error_status(message: str, sqlstate: str | None = None) -> tt.TStatus:
+def _error_status(message: str, sqlstate: str | None = None) -> Any:
     return tt.TStatus(
-        statusCode=tt.TStatusCode.ERROR_STATUS, errorMessage=message, displayMessage=message, sqlState=sqlstate
+        statusCode=tt.TStatusCode.ERROR_STATUS,
+        errorMessage=message,
+        displayMessage=message,
+        sqlState=sqlstate,
     )
 
 
-def _invalid_handle(kind: str, guid: bytes) -> tt.TStatus:
+def _invalid_handle(kind: str, guid: bytes) -> Any:
     message = f"Invalid {kind}Handle: {kind}Handle [{_hex_guid(guid)}]"
-    return tt.TStatus(statusCode=tt.TStatusCode.INVALID_HANDLE_STATUS, errorMessage=message, displayMessage=message)
+    return tt.TStatus(
+        statusCode=tt.TStatusCode.INVALID_HANDLE_STATUS, errorMessage=message, displayMessage=message
+    )
 
 
 def _hex_guid(guid: bytes) -> str:
@@ -63,14 +79,14 @@ def _hex_guid(guid: bytes) -> str:
     return f"{h[0:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}" if len(h) == 32 else h
 
 
-def _new_handle_id() -> tt.THandleIdentifier:
+def _new_handle_id() -> Any:
     # Databricks GUIDs are UUIDv1-like; any 16 bytes work for the client.
     return tt.THandleIdentifier(guid=os.urandom(16), secret=os.urandom(16))
 
 
 @dataclass
 class _Session:
-    handle: tt.TSessionHandle
+    handle: Any
     principal: str
     warehouse_id: str
     engine_session: EngineSession
@@ -79,11 +95,11 @@ class _Session:
 
 @dataclass
 class _Operation:
-    handle: tt.TOperationHandle
+    handle: Any
     session: _Session
     statement: str
     arrow: bool
-    arrow_flags: tt.TSparkArrowTypes | None
+    arrow_flags: Any
     state: int = tt.TOperationState.PENDING_STATE
     result: StatementResult | None = None
     error: errors.WarehouseSqlError | None = None
@@ -108,6 +124,7 @@ class ThriftWarehouse:
         self._lock = threading.Lock()
         self._sessions: dict[bytes, _Session] = {}
         self._operations: dict[bytes, _Operation] = {}
+        self.calls: Counter[str] = Counter()  # Thrift method name -> calls answered
 
     # --- entry point ----------------------------------------------------------------------------
 
@@ -115,10 +132,22 @@ class ThriftWarehouse:
         """Decode one TCLIService call (binary protocol), run it, return the encoded reply."""
         itrans = TTransport.TMemoryBuffer(body)
         otrans = TTransport.TMemoryBuffer()
+        try:
+            method = TBinaryProtocol.TBinaryProtocol(TTransport.TMemoryBuffer(body)).readMessageBegin()[0]
+        except Exception:  # not Thrift at all: let the processor produce its error
+            method = "?"
+        with self._lock:
+            self.calls[method] += 1
         processor = TCLIService.Processor(_Handler(self, principal, warehouse_id))
-        processor.process(
-            TBinaryProtocol.TBinaryProtocol(itrans), TBinaryProtocol.TBinaryProtocol(otrans)
-        )
+        try:
+            processor.process(TBinaryProtocol.TBinaryProtocol(itrans), TBinaryProtocol.TBinaryProtocol(otrans))
+        except Exception as exc:  # undecodable request: answer a protocol error, keep serving
+            log.debug("undecodable Thrift request: %s", exc)
+            otrans = TTransport.TMemoryBuffer()
+            oprot = TBinaryProtocol.TBinaryProtocol(otrans)
+            oprot.writeMessageBegin(method, TMessageType.EXCEPTION, 0)
+            TApplicationException(TApplicationException.PROTOCOL_ERROR, "Invalid Thrift request").write(oprot)
+            oprot.writeMessageEnd()
         return bytes(otrans.getvalue())
 
     def reset(self) -> None:
@@ -137,7 +166,7 @@ class ThriftWarehouse:
 
     # --- sessions and operations ----------------------------------------------------------------
 
-    def _session(self, handle: tt.TSessionHandle | None, principal: str, warehouse_id: str) -> _Session | None:
+    def _session(self, handle: Any, principal: str, warehouse_id: str) -> _Session | None:
         guid = handle.sessionId.guid if handle and handle.sessionId else b""
         with self._lock:
             session = self._sessions.get(guid)
@@ -145,7 +174,7 @@ class ThriftWarehouse:
             return None
         return session
 
-    def _operation(self, handle: tt.TOperationHandle | None, principal: str, warehouse_id: str) -> _Operation | None:
+    def _operation(self, handle: Any, principal: str, warehouse_id: str) -> _Operation | None:
         guid = handle.operationId.guid if handle and handle.operationId else b""
         with self._lock:
             op = self._operations.get(guid)
@@ -153,7 +182,7 @@ class ThriftWarehouse:
             return None
         return op
 
-    def open_session(self, req: tt.TOpenSessionReq, principal: str, warehouse_id: str) -> tt.TOpenSessionResp:
+    def open_session(self, req: Any, principal: str, warehouse_id: str) -> Any:
         namespace = req.initialNamespace
         catalog = namespace.catalogName if namespace else None
         schema = namespace.schemaName if namespace else None
@@ -166,7 +195,9 @@ class ThriftWarehouse:
         for key, value in (req.configuration or {}).items():
             if not key.startswith("spark.thriftserver."):
                 engine_session.conf[key] = value
-        client_version = req.client_protocol_i64 if req.client_protocol_i64 is not None else req.client_protocol
+        client_version = (
+            req.client_protocol_i64 if req.client_protocol_i64 is not None else req.client_protocol
+        )
         version = min(client_version, SERVER_PROTOCOL) if client_version is not None else SERVER_PROTOCOL
         handle = tt.TSessionHandle(sessionId=_new_handle_id(), serverProtocolVersion=version)
         session = _Session(handle, principal, warehouse_id, engine_session)
@@ -177,7 +208,9 @@ class ThriftWarehouse:
             serverProtocolVersion=version,
             sessionHandle=handle,
             configuration={},
-            initialNamespace=tt.TNamespace(catalogName=engine_session.catalog, schemaName=engine_session.schema),
+            initialNamespace=tt.TNamespace(
+                catalogName=engine_session.catalog, schemaName=engine_session.schema
+            ),
             canUseMultipleCatalogs=True if catalog or req.canUseMultipleCatalogs else None,
         )
 
@@ -195,7 +228,7 @@ class ThriftWarehouse:
         run: Callable[[], StatementResult],
         *,
         arrow: bool,
-        arrow_flags: tt.TSparkArrowTypes | None,
+        arrow_flags: Any,
         operation_type: int = tt.TOperationType.EXECUTE_STATEMENT,
     ) -> _Operation:
         handle = tt.TOperationHandle(
@@ -205,7 +238,9 @@ class ThriftWarehouse:
         with self._lock:
             self._operations[handle.operationId.guid] = op
             session.operations.add(handle.operationId.guid)
-        worker = threading.Thread(target=self._run, args=(op, run), name="brickauth-warehouse-stmt", daemon=True)
+        worker = threading.Thread(
+            target=self._run, args=(op, run), name="brickauth-warehouse-stmt", daemon=True
+        )
         worker.start()
         return op
 
@@ -248,7 +283,7 @@ class ThriftWarehouse:
 
     # --- answers --------------------------------------------------------------------------------
 
-    def status_of(self, op: _Operation) -> tt.TGetOperationStatusResp:
+    def status_of(self, op: _Operation) -> Any:
         resp = tt.TGetOperationStatusResp(status=_OK, operationState=op.state, hasResultSet=True)
         if op.state == tt.TOperationState.ERROR_STATE and op.error is not None:
             resp.sqlState = op.error.sqlstate
@@ -262,12 +297,14 @@ class ThriftWarehouse:
             resp.numModifiedRows = op.result.modified_rows
         return resp
 
-    def metadata_of(self, op: _Operation) -> tt.TGetResultSetMetadataResp:
+    def metadata_of(self, op: _Operation) -> Any:
         assert op.result is not None and op.encoded is not None
         resp = tt.TGetResultSetMetadataResp(
             status=_OK,
             schema=_table_schema(op.result),
-            resultFormat=tt.TSparkRowSetType.ARROW_BASED_SET if op.arrow else tt.TSparkRowSetType.COLUMN_BASED_SET,
+            resultFormat=tt.TSparkRowSetType.ARROW_BASED_SET
+            if op.arrow
+            else tt.TSparkRowSetType.COLUMN_BASED_SET,
             lz4Compressed=False,
             isStagingOperation=False,
         )
@@ -275,7 +312,7 @@ class ThriftWarehouse:
             resp.arrowSchema = op.encoded.schema.serialize().to_pybytes()
         return resp
 
-    def next_rows(self, op: _Operation, max_rows: int | None) -> tuple[tt.TRowSet, bool]:
+    def next_rows(self, op: _Operation, max_rows: int | None) -> tuple[Any, bool]:
         assert op.encoded is not None
         table = op.encoded
         count = max(1, min(max_rows or DEFAULT_MAX_ROWS, DEFAULT_MAX_ROWS))
@@ -292,7 +329,7 @@ class ThriftWarehouse:
             return tt.TRowSet(startRowOffset=start, rows=[], arrowBatches=batches), has_more
         return tt.TRowSet(startRowOffset=start, rows=[], columns=_columns(chunk)), has_more
 
-    def direct_results(self, op: _Operation, req: tt.TSparkGetDirectResults) -> tt.TSparkDirectResults:
+    def direct_results(self, op: _Operation, req: Any) -> Any:
         status = self.status_of(op)
         if op.state != tt.TOperationState.FINISHED_STATE:
             return tt.TSparkDirectResults(operationStatus=status)
@@ -317,44 +354,50 @@ class _Handler:
         self.principal = principal
         self.warehouse_id = warehouse_id
 
-    def _session(self, handle: tt.TSessionHandle | None) -> _Session | None:
+    def _session(self, handle: Any) -> _Session | None:
         return self.s._session(handle, self.principal, self.warehouse_id)
 
-    def _op(self, handle: tt.TOperationHandle | None) -> _Operation | None:
+    def _op(self, handle: Any) -> _Operation | None:
         return self.s._operation(handle, self.principal, self.warehouse_id)
 
     @staticmethod
-    def _session_guid(handle: tt.TSessionHandle | None) -> bytes:
+    def _session_guid(handle: Any) -> bytes:
         return handle.sessionId.guid if handle and handle.sessionId else b""
 
     @staticmethod
-    def _op_guid(handle: tt.TOperationHandle | None) -> bytes:
+    def _op_guid(handle: Any) -> bytes:
         return handle.operationId.guid if handle and handle.operationId else b""
 
     # sessions
-    def OpenSession(self, req: tt.TOpenSessionReq) -> tt.TOpenSessionResp:  # noqa: N802
+    def OpenSession(self, req: Any) -> Any:
         return self.s.open_session(req, self.principal, self.warehouse_id)
 
-    def CloseSession(self, req: tt.TCloseSessionReq) -> tt.TCloseSessionResp:  # noqa: N802
+    def CloseSession(self, req: Any) -> Any:
         session = self._session(req.sessionHandle)
         if session is None:
-            return tt.TCloseSessionResp(status=_invalid_handle("Session", self._session_guid(req.sessionHandle)))
+            return tt.TCloseSessionResp(
+                status=_invalid_handle("Session", self._session_guid(req.sessionHandle))
+            )
         self.s.close_session(session)
         return tt.TCloseSessionResp(status=_OK)
 
-    def GetInfo(self, req: tt.TGetInfoReq) -> tt.TGetInfoResp:  # noqa: N802
+    def GetInfo(self, req: Any) -> Any:
         values = {
             tt.TGetInfoType.CLI_SERVER_NAME: "Spark SQL",
             tt.TGetInfoType.CLI_DBMS_NAME: "Spark SQL",
             tt.TGetInfoType.CLI_DBMS_VER: "3.5.0",
         }
-        return tt.TGetInfoResp(status=_OK, infoValue=tt.TGetInfoValue(stringValue=values.get(req.infoType, "")))
+        return tt.TGetInfoResp(
+            status=_OK, infoValue=tt.TGetInfoValue(stringValue=values.get(req.infoType, ""))
+        )
 
     # statements
-    def ExecuteStatement(self, req: tt.TExecuteStatementReq) -> tt.TExecuteStatementResp:  # noqa: N802
+    def ExecuteStatement(self, req: Any) -> Any:
         session = self._session(req.sessionHandle)
         if session is None:
-            return tt.TExecuteStatementResp(status=_invalid_handle("Session", self._session_guid(req.sessionHandle)))
+            return tt.TExecuteStatementResp(
+                status=_invalid_handle("Session", self._session_guid(req.sessionHandle))
+            )
         statement = req.statement or ""
         parameters = [_parameter(p) for p in (req.parameters or [])]
         engine = self.s.engine
@@ -380,8 +423,8 @@ class _Handler:
         statement: str,
         run: Callable[[], StatementResult],
         arrow: bool | None,
-        arrow_flags: tt.TSparkArrowTypes | None,
-        direct: tt.TSparkGetDirectResults | None,
+        arrow_flags: Any,
+        direct: Any,
         run_async: bool | None = True,
         operation_type: int = tt.TOperationType.EXECUTE_STATEMENT,
     ) -> Any:
@@ -394,13 +437,15 @@ class _Handler:
             resp.directResults = self.s.direct_results(op, direct or tt.TSparkGetDirectResults(maxRows=None))
         return resp
 
-    def GetOperationStatus(self, req: tt.TGetOperationStatusReq) -> tt.TGetOperationStatusResp:  # noqa: N802
+    def GetOperationStatus(self, req: Any) -> Any:
         op = self._op(req.operationHandle)
         if op is None:
-            return tt.TGetOperationStatusResp(status=_invalid_handle("Operation", self._op_guid(req.operationHandle)))
+            return tt.TGetOperationStatusResp(
+                status=_invalid_handle("Operation", self._op_guid(req.operationHandle))
+            )
         return self.s.status_of(op)
 
-    def GetResultSetMetadata(self, req: tt.TGetResultSetMetadataReq) -> tt.TGetResultSetMetadataResp:  # noqa: N802
+    def GetResultSetMetadata(self, req: Any) -> Any:
         op = self._op(req.operationHandle)
         if op is None:
             return tt.TGetResultSetMetadataResp(
@@ -410,10 +455,12 @@ class _Handler:
             return tt.TGetResultSetMetadataResp(status=_error_status(_not_finished(op)))
         return self.s.metadata_of(op)
 
-    def FetchResults(self, req: tt.TFetchResultsReq) -> tt.TFetchResultsResp:  # noqa: N802
+    def FetchResults(self, req: Any) -> Any:
         op = self._op(req.operationHandle)
         if op is None:
-            return tt.TFetchResultsResp(status=_invalid_handle("Operation", self._op_guid(req.operationHandle)))
+            return tt.TFetchResultsResp(
+                status=_invalid_handle("Operation", self._op_guid(req.operationHandle))
+            )
         if op.state != tt.TOperationState.FINISHED_STATE or op.result is None:
             return tt.TFetchResultsResp(status=_error_status(_not_finished(op)))
         if req.orientation == tt.TFetchOrientation.FETCH_FIRST:
@@ -424,17 +471,21 @@ class _Handler:
             resp.resultSetMetadata = self.s.metadata_of(op)
         return resp
 
-    def CancelOperation(self, req: tt.TCancelOperationReq) -> tt.TCancelOperationResp:  # noqa: N802
+    def CancelOperation(self, req: Any) -> Any:
         op = self._op(req.operationHandle)
         if op is None:
-            return tt.TCancelOperationResp(status=_invalid_handle("Operation", self._op_guid(req.operationHandle)))
+            return tt.TCancelOperationResp(
+                status=_invalid_handle("Operation", self._op_guid(req.operationHandle))
+            )
         self.s.cancel(op)
         return tt.TCancelOperationResp(status=_OK)
 
-    def CloseOperation(self, req: tt.TCloseOperationReq) -> tt.TCloseOperationResp:  # noqa: N802
+    def CloseOperation(self, req: Any) -> Any:
         op = self._op(req.operationHandle)
         if op is None:
-            return tt.TCloseOperationResp(status=_invalid_handle("Operation", self._op_guid(req.operationHandle)))
+            return tt.TCloseOperationResp(
+                status=_invalid_handle("Operation", self._op_guid(req.operationHandle))
+            )
         self.s.cancel(op)
         self.s.close_operation(op)
         return tt.TCloseOperationResp(status=_OK)
@@ -449,35 +500,50 @@ class _Handler:
         engine_session = session.engine_session
         return self._start(
             resp_type,
-            session, f"<{tt.TOperationType._VALUES_TO_NAMES[op_type]}>", lambda: build(engine_session),
-            False, None, req.getDirectResults or tt.TSparkGetDirectResults(), True, op_type,
+            session,
+            f"<{tt.TOperationType._VALUES_TO_NAMES[op_type]}>",
+            lambda: build(engine_session),
+            False,
+            None,
+            req.getDirectResults or tt.TSparkGetDirectResults(),
+            True,
+            op_type,
         )
 
-    def GetCatalogs(self, req: tt.TGetCatalogsReq) -> Any:  # noqa: N802
-        engine = self.s.engine
-        return self._metadata(tt.TGetCatalogsResp, req, lambda es: catalogs_result(engine, es), tt.TOperationType.GET_CATALOGS)
-
-    def GetSchemas(self, req: tt.TGetSchemasReq) -> Any:  # noqa: N802
+    def GetCatalogs(self, req: Any) -> Any:
         engine = self.s.engine
         return self._metadata(
-            tt.TGetSchemasResp, req, lambda es: schemas_result(engine, es, req.catalogName, req.schemaName), tt.TOperationType.GET_SCHEMAS
+            tt.TGetCatalogsResp, req, lambda es: catalogs_result(engine, es), tt.TOperationType.GET_CATALOGS
         )
 
-    def GetTables(self, req: tt.TGetTablesReq) -> Any:  # noqa: N802
+    def GetSchemas(self, req: Any) -> Any:
+        engine = self.s.engine
+        return self._metadata(
+            tt.TGetSchemasResp,
+            req,
+            lambda es: schemas_result(engine, es, req.catalogName, req.schemaName),
+            tt.TOperationType.GET_SCHEMAS,
+        )
+
+    def GetTables(self, req: Any) -> Any:
         engine = self.s.engine
         return self._metadata(
             tt.TGetTablesResp,
             req,
-            lambda es: tables_result(engine, es, req.catalogName, req.schemaName, req.tableName, req.tableTypes),
+            lambda es: tables_result(
+                engine, es, req.catalogName, req.schemaName, req.tableName, req.tableTypes
+            ),
             tt.TOperationType.GET_TABLES,
         )
 
-    def GetColumns(self, req: tt.TGetColumnsReq) -> Any:  # noqa: N802
+    def GetColumns(self, req: Any) -> Any:
         engine = self.s.engine
         return self._metadata(
             tt.TGetColumnsResp,
             req,
-            lambda es: columns_result(engine, es, req.catalogName, req.schemaName, req.tableName, req.columnName),
+            lambda es: columns_result(
+                engine, es, req.catalogName, req.schemaName, req.tableName, req.columnName
+            ),
             tt.TOperationType.GET_COLUMNS,
         )
 
@@ -486,28 +552,28 @@ class _Handler:
         err = errors.unsupported(what)
         return resp_type(status=_error_status(err.display_message, err.sqlstate))
 
-    def GetTypeInfo(self, req: Any) -> Any:  # noqa: N802
+    def GetTypeInfo(self, req: Any) -> Any:
         return self._unsupported(tt.TGetTypeInfoResp, "GetTypeInfo")
 
-    def GetTableTypes(self, req: Any) -> Any:  # noqa: N802
+    def GetTableTypes(self, req: Any) -> Any:
         return self._unsupported(tt.TGetTableTypesResp, "GetTableTypes")
 
-    def GetFunctions(self, req: Any) -> Any:  # noqa: N802
+    def GetFunctions(self, req: Any) -> Any:
         return self._unsupported(tt.TGetFunctionsResp, "GetFunctions")
 
-    def GetPrimaryKeys(self, req: Any) -> Any:  # noqa: N802
+    def GetPrimaryKeys(self, req: Any) -> Any:
         return self._unsupported(tt.TGetPrimaryKeysResp, "GetPrimaryKeys")
 
-    def GetCrossReference(self, req: Any) -> Any:  # noqa: N802
+    def GetCrossReference(self, req: Any) -> Any:
         return self._unsupported(tt.TGetCrossReferenceResp, "GetCrossReference")
 
-    def GetDelegationToken(self, req: Any) -> Any:  # noqa: N802
+    def GetDelegationToken(self, req: Any) -> Any:
         return self._unsupported(tt.TGetDelegationTokenResp, "delegation tokens")
 
-    def CancelDelegationToken(self, req: Any) -> Any:  # noqa: N802
+    def CancelDelegationToken(self, req: Any) -> Any:
         return self._unsupported(tt.TCancelDelegationTokenResp, "delegation tokens")
 
-    def RenewDelegationToken(self, req: Any) -> Any:  # noqa: N802
+    def RenewDelegationToken(self, req: Any) -> Any:
         return self._unsupported(tt.TRenewDelegationTokenResp, "delegation tokens")
 
 
@@ -516,7 +582,7 @@ def _not_finished(op: _Operation) -> str:
     return f"Expected state FINISHED, but found {state}"
 
 
-def _parameter(p: tt.TSparkParameter) -> Parameter:
+def _parameter(p: Any) -> Parameter:
     value = p.value.stringValue if p.value is not None else None
     if value is None and p.value is not None:
         if p.value.doubleValue is not None:
@@ -545,7 +611,7 @@ _TYPE_IDS = {
 }
 
 
-def _type_entry(dbx_type: str) -> tt.TTypeEntry:
+def _type_entry(dbx_type: str) -> Any:
     qualifiers = None
     if dbx_type.startswith("decimal("):
         type_id = tt.TTypeId.DECIMAL_TYPE
@@ -569,11 +635,11 @@ def _type_entry(dbx_type: str) -> tt.TTypeEntry:
     return tt.TTypeEntry(primitiveEntry=tt.TPrimitiveTypeEntry(type=type_id, typeQualifiers=qualifiers))
 
 
-def _table_schema(result: StatementResult) -> tt.TTableSchema:
+def _table_schema(result: StatementResult) -> Any:
     return tt.TTableSchema(
         columns=[
             tt.TColumnDesc(columnName=name, typeDesc=tt.TTypeDesc(types=[_type_entry(t)]), position=i + 1)
-            for i, (name, t) in enumerate(zip(result.columns, result.types))
+            for i, (name, t) in enumerate(zip(result.columns, result.types, strict=True))
         ]
     )
 
@@ -585,16 +651,19 @@ def _to_json_strings(array: pa.ChunkedArray) -> pa.Array:
     )
 
 
-def _adapt_arrow(table: pa.Table, flags: tt.TSparkArrowTypes | None) -> pa.Table:
+def _adapt_arrow(table: pa.Table, flags: Any) -> pa.Table:
     """Cast the columns the client cannot take natively (per ``useArrowNativeTypes``) to strings."""
     timestamps = bool(flags and flags.timestampAsArrow)
     decimals = bool(flags and flags.decimalAsArrow)
     complex_ = bool(flags and flags.complexTypesAsArrow)
     columns, fields = [], []
-    for field_, column in zip(table.schema, table.columns):
+    for field_, column in zip(table.schema, table.columns, strict=True):
         t = field_.type
         if pa.types.is_interval(t) or pa.types.is_duration(t) or pa.types.is_time(t):
-            column, t = pa.array([None if v is None else str(v) for v in column.to_pylist()], pa.string()), pa.string()
+            column, t = (
+                pa.array([None if v is None else str(v) for v in column.to_pylist()], pa.string()),
+                pa.string(),
+            )
         elif pa.types.is_timestamp(t) and not timestamps:
             column, t = column.cast(pa.string()), pa.string()
         elif pa.types.is_decimal(t) and not decimals:
@@ -618,17 +687,17 @@ def _nulls(values: list[Any]) -> bytes:
 
 def _string_of(value: Any, arrow_type: pa.DataType) -> str:
     if pa.types.is_timestamp(arrow_type):
-        text = value.isoformat(sep=" ")
+        text = str(value.isoformat(sep=" "))
         return text.split("+")[0]
     if pa.types.is_nested(arrow_type):
         return json.dumps(value, default=str, separators=(",", ":"))
     return str(value)
 
 
-def _columns(table: pa.Table) -> list[tt.TColumn]:
+def _columns(table: pa.Table) -> list[Any]:
     """A column-based row set: physical Thrift types, everything else as strings (as Databricks does)."""
     out = []
-    for field_, column in zip(table.schema, table.columns):
+    for field_, column in zip(table.schema, table.columns, strict=True):
         t = field_.type
         values = column.to_pylist()
         nulls = _nulls(values)

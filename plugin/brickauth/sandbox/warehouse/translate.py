@@ -14,6 +14,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import cast
 
 import sqlglot
 from sqlglot import exp
@@ -121,10 +122,15 @@ _SHOW_RE: list[tuple[str, re.Pattern[str]]] = [
     ("tables", re.compile(r"SHOW\s+TABLES" + _IN + _PATTERN + r"\s*$", re.I | re.S)),
     ("views", re.compile(r"SHOW\s+VIEWS" + _IN + _PATTERN + r"\s*$", re.I | re.S)),
     ("catalogs", re.compile(r"SHOW\s+CATALOGS" + _PATTERN + r"\s*$", re.I | re.S)),
-    ("functions", re.compile(r"SHOW\s+(?:USER\s+|SYSTEM\s+|ALL\s+)?FUNCTIONS" + _IN + _PATTERN + r"\s*$", re.I | re.S)),
+    (
+        "functions",
+        re.compile(r"SHOW\s+(?:USER\s+|SYSTEM\s+|ALL\s+)?FUNCTIONS" + _IN + _PATTERN + r"\s*$", re.I | re.S),
+    ),
     (
         "tblproperties",
-        re.compile(r"SHOW\s+TBLPROPERTIES\s+" + _NAME + r"(?:\s*\(\s*'(?P<key>[^']*)'\s*\))?\s*$", re.I | re.S),
+        re.compile(
+            r"SHOW\s+TBLPROPERTIES\s+" + _NAME + r"(?:\s*\(\s*'(?P<key>[^']*)'\s*\))?\s*$", re.I | re.S
+        ),
     ),
     ("columns", re.compile(r"SHOW\s+COLUMNS\s+(?:IN|FROM)\s+" + _NAME + r"\s*$", re.I | re.S)),
     ("create_table", re.compile(r"SHOW\s+CREATE\s+TABLE\s+" + _NAME + r"\s*$", re.I | re.S)),
@@ -190,7 +196,9 @@ def parse_statement(sql: str) -> Statement:
         kind = (m.group("kind") or "table").strip().lower()
         kind = "schema" if kind == "database" else kind
         column = split_name(m.group("column"))[0] if m.group("column") else None
-        return Describe(kind, split_name(m.group("name")), bool(m.group("ext")), bool(m.group("json")), column)
+        return Describe(
+            kind, split_name(m.group("name")), bool(m.group("ext")), bool(m.group("json")), column
+        )
     if head == "USE":
         m = _USE_RE.match(text)
         if not m:
@@ -206,7 +214,7 @@ def parse_statement(sql: str) -> Statement:
                 if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
                     value = value[1:-1]
             return SetConf(m.group("key"), value)
-    if _NOOP_RE.match(text):
+    if _NOOP_RE.match(text) and ";" not in text:
         return NoOp(text.split(None, 1)[0].upper())
     m = _OWNER_RE.match(text)
     if m:
@@ -225,7 +233,7 @@ def parse_statement(sql: str) -> Statement:
     tree = trees[0]
     if isinstance(tree, exp.Command):
         raise errors.unsupported(f"the statement {_abbrev(text)!r}")
-    return Sql(tree, text)
+    return Sql(cast(exp.Expression, tree), text)
 
 
 def _abbrev(text: str, limit: int = 60) -> str:
@@ -345,9 +353,7 @@ def current_version_struct() -> exp.Expression:
         expressions=[
             exp.PropertyEQ(this=exp.to_identifier("compute_version"), expression=exp.Null()),
             exp.PropertyEQ(this=exp.to_identifier("dbr_version"), expression=exp.Literal.string("17.3.x")),
-            exp.PropertyEQ(
-                this=exp.to_identifier("dbsql_version"), expression=exp.Literal.string("2025.35")
-            ),
+            exp.PropertyEQ(this=exp.to_identifier("dbsql_version"), expression=exp.Literal.string("2025.35")),
             exp.PropertyEQ(this=exp.to_identifier("u_build_hash"), expression=exp.Literal.string("sandbox")),
             exp.PropertyEQ(this=exp.to_identifier("r_build_hash"), expression=exp.Literal.string("sandbox")),
         ]
@@ -394,7 +400,8 @@ def _session_value(node: exp.Expression, ns: Namespace, principal: str) -> tuple
 
 
 def _replace_session_functions(tree: exp.Expression, ns: Namespace, principal: str) -> None:
-    for node in list(tree.walk()):
+    for walked in list(tree.walk()):
+        node = cast(exp.Expression, walked)
         if node is tree:
             continue
         found = _session_value(node, ns, principal)
@@ -404,7 +411,7 @@ def _replace_session_functions(tree: exp.Expression, ns: Namespace, principal: s
         parent = node.parent
         if isinstance(parent, exp.Select) and node in parent.expressions:
             # Databricks names an unaliased projection after the call: "current_user()".
-            value = exp.alias_(value, _SESSION_FUNCTION_NAMES[fname], quoted=True)
+            value = cast(exp.Expression, exp.alias_(value, _SESSION_FUNCTION_NAMES[fname], quoted=True))
         node.replace(value)
 
 
@@ -429,9 +436,9 @@ def bind_parameters(tree: exp.Expression, parameters: list[Parameter]) -> exp.Ex
         if param is None:
             raise errors.WarehouseSqlError(
                 "UNBOUND_SQL_PARAMETER",
-                f"Found the unbound parameter: {node.this or '?'}. Please, fix `args` and provide a mapping of "
-                "the parameter to either a SQL literal or collection constructor functions such as `map()`, "
-                "`array()`, `struct()`.",
+                f"Found the unbound parameter: {node.this or '?'}. Please, fix `args` and provide a mapping "
+                "of the parameter to either a SQL literal or collection constructor functions such as "
+                "`map()`, `array()`, `struct()`.",
                 "42P02",
             )
         node.replace(_parameter_literal(param))

@@ -35,7 +35,16 @@ def build_provider(auth_type: str, host: str, settings: Mapping[str, SettingValu
     from brickauth.provider import credentials_provider
 
     plain = {k: (v.reveal() if isinstance(v, Secret) else v) for k, v in settings.items() if v is not None}
-    return credentials_provider(auth_type=auth_type, host=host, **plain)
+    provider = credentials_provider(auth_type=auth_type, host=host, **plain)
+    # Shown by `dbt --debug` and in logs/dbt.log: which flow runs and why (never a secret).
+    _dbt_logger().debug(f"{provider.source.describe()} ({provider.settings.auth_type_reason})")
+    return provider
+
+
+def _dbt_logger() -> Any:
+    from dbt.adapters.events.logging import AdapterLogger
+
+    return AdapterLogger("brickauth")
 
 
 # Tests may replace this to count constructions; production always uses build_provider.

@@ -1,0 +1,186 @@
+"""brickauth benchmarks: one JSON report.
+
+1. ``header_factory``: per-call time of our header factory on a fresh token, next to databricks-sdk's
+   own token path for the same work (``Refreshable.token()`` with async refresh, then the header dict).
+2. ``import``: ``python -X importtime -c "import brickauth"``; msal, keyring, the SQL connector,
+   databricks-sdk and dbt must not be imported.
+3. ``first_query``: from process start to the first query result with M2M on the sandbox (a child
+   process per auth type; the sandbox runs in this process), with the token requests it caused.
+
+Usage: ``python benchmarks/run.py --out bench.json [--calls N] [--skip-sandbox]``. Exit 1 when a check fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import textwrap
+import time
+import timeit
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+FORBIDDEN_ON_IMPORT = ("msal", "keyring", "databricks", "dbt", "requests", "duckdb", "cryptography")
+
+
+def bench_header_factory(calls: int, repeats: int = 5) -> dict[str, Any]:
+    from brickauth.provider import CredentialsProvider
+    from brickauth.settings import Settings
+    from brickauth.token import AccessToken
+
+    class StaticSource:
+        def describe(self) -> str:
+            return "static benchmark source"
+
+        def fetch(self) -> AccessToken:
+            return AccessToken(token="x" * 1200, expires_at=time.time() + 3600)
+
+    provider = CredentialsProvider(Settings(auth_type="databricks-m2m"), StaticSource())
+    ours = provider()
+    ours()  # cold fetch outside the timing
+
+    result: dict[str, Any] = {"calls_per_repeat": calls, "repeats": repeats}
+    result["brickauth_ns_per_call"] = _per_call_ns(ours, calls, repeats)
+    try:
+        from databricks.sdk.oauth import Refreshable, Token
+    except ImportError:
+        result["databricks_sdk"] = "not installed"
+        return result
+
+    class SdkStatic(Refreshable):  # type: ignore[misc]
+        def refresh(self) -> Token:
+            return Token(access_token="x" * 1200, token_type="Bearer",
+                         expiry=datetime.now(timezone.utc) + timedelta(hours=1))
+
+    source = SdkStatic(disable_async=False)
+
+    def sdk_header_factory() -> dict[str, str]:  # what databricks-sdk's oauth-m2m header factory does
+        token = source.token()
+        return {"Authorization": f"{token.token_type} {token.access_token}"}
+
+    sdk_header_factory()
+    import databricks.sdk
+
+    result["databricks_sdk_version"] = databricks.sdk.version.__version__
+    result["databricks_sdk_ns_per_call"] = _per_call_ns(sdk_header_factory, calls, repeats)
+    result["speedup"] = round(result["databricks_sdk_ns_per_call"] / result["brickauth_ns_per_call"], 2)
+    return result
+
+
+def _per_call_ns(func: Any, calls: int, repeats: int) -> float:
+    times = timeit.repeat(func, number=calls, repeat=repeats)
+    return round(min(times) / calls * 1e9, 1)
+
+
+def bench_import() -> dict[str, Any]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    started = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-c", "import brickauth"],
+                          capture_output=True, text=True, env=env, timeout=60, check=False)
+    wall = time.perf_counter() - started
+    modules: dict[str, int] = {}
+    for line in proc.stderr.splitlines():
+        if not line.startswith("import time:") or "|" not in line:
+            continue
+        parts = [p.strip() for p in line[len("import time:"):].split("|")]
+        if parts[0].isdigit():
+            modules[parts[2].strip()] = int(parts[1])
+    forbidden = sorted(m for m in modules if m.split(".")[0] in FORBIDDEN_ON_IMPORT)
+    return {
+        "returncode": proc.returncode,
+        "brickauth_cumulative_us": modules.get("brickauth"),
+        "process_wall_s": round(wall, 3),
+        "modules_imported": len(modules),
+        "forbidden_imported": forbidden,
+        "ok": proc.returncode == 0 and not forbidden and "brickauth" in modules,
+    }
+
+
+_CHILD = textwrap.dedent(
+    """
+    import json, os, sys, time
+    import brickauth
+    from databricks import sql
+    provider = brickauth.credentials_provider(sys.argv[1])
+    with sql.connect(server_hostname=os.environ["BENCH_SERVER"], http_path=os.environ["DATABRICKS_HTTP_PATH"],
+                     credentials_provider=provider, _tls_trusted_ca_file=os.environ["REQUESTS_CA_BUNDLE"],
+                     enable_telemetry=False) as conn:
+        with conn.cursor() as cur:
+            cur.execute("SELECT current_user()")
+            user = cur.fetchall()[0][0]
+            done = time.time()
+    print(json.dumps({"user": user, "done": done}))
+    """
+)
+
+
+def bench_first_query(runs: int = 3) -> dict[str, Any]:
+    try:
+        from brickauth.sandbox.core import Sandbox
+    except ImportError as exc:
+        return {"skipped": f"sandbox not available ({exc.name})"}
+    out: dict[str, Any] = {}
+    with Sandbox() as sb:
+        out["sandbox_startup_s"] = round(sb.startup_seconds, 3)
+        env = {**os.environ, **sb.env(), "BENCH_SERVER": sb.addresses["workspace"]}
+        for auth_type, expected in (("azure-m2m", sb.ids.m2m_client_id),
+                                    ("databricks-m2m", sb.ids.databricks_sp_client_id)):
+            samples, token_requests = [], []
+            for _ in range(runs):
+                sb.request_log.clear()
+                started = time.time()
+                proc = subprocess.run([sys.executable, "-c", _CHILD, auth_type], capture_output=True,
+                                      text=True, env=env, timeout=120, check=False)
+                if proc.returncode != 0:
+                    out[auth_type] = {"error": proc.stderr.strip().splitlines()[-1:]}
+                    break
+                answer = json.loads(proc.stdout.strip().splitlines()[-1])
+                if answer["user"] != expected:
+                    out[auth_type] = {"error": f"current_user() was {answer['user']!r}"}
+                    break
+                samples.append(answer["done"] - started)
+                token_requests.append(sb.request_log.count(grant_type="client_credentials"))
+            else:
+                out[auth_type] = {
+                    "runs": runs,
+                    "start_to_first_result_s": {"min": round(min(samples), 3),
+                                                "median": round(statistics.median(samples), 3)},
+                    "idp_token_requests_per_run": token_requests,
+                    "ok": all(n == 1 for n in token_requests),
+                }
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--out", default="bench.json", help="where to write the JSON report")
+    parser.add_argument("--calls", type=int, default=200_000, help="header factory calls per repeat")
+    parser.add_argument("--runs", type=int, default=3, help="first-query runs per auth type")
+    parser.add_argument("--skip-sandbox", action="store_true", help="skip the first-query benchmark")
+    args = parser.parse_args(argv)
+
+    report: dict[str, Any] = {
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "import": bench_import(),
+        "header_factory": bench_header_factory(args.calls),
+    }
+    report["first_query"] = {"skipped": "--skip-sandbox"} if args.skip_sandbox else bench_first_query(args.runs)
+    checks = [report["import"]["ok"]]
+    checks += [v.get("ok", False) for v in report["first_query"].values() if isinstance(v, dict)]
+    report["ok"] = all(checks)
+    with open(args.out, "w", encoding="utf-8") as handle:
+        json.dump(report, handle, indent=2)
+    print(json.dumps(report, indent=2))
+    return 0 if report["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

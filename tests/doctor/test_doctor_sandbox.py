@@ -1,0 +1,239 @@
+"""`brickauth doctor` against the sandbox: each injected misconfiguration is the top finding.
+
+Real clients (requests, the SQL connector) against the real local services; nothing of ours mocked.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from brickauth.cli.main import main
+from brickauth.doctor import diagnose
+from brickauth.doctor.checks import CHECKS, Finding, top_finding
+from brickauth.sandbox.core import Sandbox
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def sb(sandbox: Sandbox) -> Sandbox:
+    sandbox.wait_until_ready()
+    return sandbox
+
+
+def run(
+    sb: Sandbox,
+    auth_type: str = "azure-m2m",
+    *,
+    env: dict[str, str] | None = None,
+    step_timeout: float = 5.0,
+    deadline: float = 20.0,
+    **explicit: Any,
+) -> list[Finding]:
+    environment = sb.env() if env is None else env
+    _, findings = diagnose(
+        {"auth_type": auth_type, **explicit},
+        env=environment,
+        step_timeout=step_timeout,
+        deadline=deadline,
+        config_file=Path("/nonexistent"),
+    )
+    return findings
+
+
+def top(findings: list[Finding]) -> Finding:
+    finding = top_finding(findings)
+    assert finding is not None, [(f.check, f.status, f.summary) for f in findings]
+    return finding
+
+
+def statuses(findings: list[Finding]) -> dict[str, str]:
+    return {f.check: f.status for f in findings}
+
+
+@pytest.mark.parametrize("auth_type", ["azure-m2m", "databricks-m2m"])
+def test_healthy_configuration_passes_every_check(sb: Sandbox, auth_type: str) -> None:
+    findings = run(sb, auth_type)
+    assert top_finding(findings) is None, [(f.check, f.summary) for f in findings if f.status != "ok"]
+    by_check = {f.check: f for f in findings}
+    assert by_check["sql.probe"].status == "ok"
+    expected = sb.ids.m2m_client_id if auth_type == "azure-m2m" else sb.ids.databricks_sp_client_id
+    assert expected in by_check["sql.probe"].summary
+
+
+def test_service_principal_not_in_workspace(sb: Sandbox) -> None:
+    sb.remove_from_workspace(sb.ids.m2m_client_id)
+    finding = top(run(sb))
+    assert finding.check == "workspace.membership"
+    assert finding.cause_id == "databricks.principal_not_in_workspace"
+    assert finding.fix is not None and "Service principals" in finding.fix
+
+
+def test_missing_databricks_sql_entitlement(sb: Sandbox) -> None:
+    sb.set_sql_access(sb.ids.m2m_client_id, False)
+    finding = top(run(sb))
+    assert (finding.check, finding.cause_id) == (
+        "workspace.sql_entitlement",
+        "databricks.missing_sql_entitlement",
+    )
+
+
+def test_no_can_use_on_warehouse(sb: Sandbox) -> None:
+    sb.revoke_can_use(sb.ids.m2m_client_id)
+    finding = top(run(sb))
+    assert finding.cause_id == "databricks.no_can_use_warehouse"
+    assert finding.status == "fail"
+
+
+def test_stopped_warehouse(sb: Sandbox) -> None:
+    sb.stop_warehouse(auto_start=False)
+    findings = run(sb)
+    assert top(findings).cause_id == "databricks.warehouse_stopped"
+    assert statuses(findings)["warehouse.state"] == "warn"
+
+
+def test_warehouse_that_does_not_exist(sb: Sandbox) -> None:
+    finding = top(run(sb, http_path="/sql/1.0/warehouses/0123456789abcdef"))
+    assert (finding.check, finding.cause_id) == ("warehouse.state", "databricks.warehouse_not_found")
+
+
+def test_expired_client_secret(sb: Sandbox) -> None:
+    sb.expire_client_secrets()
+    finding = top(run(sb))
+    assert (finding.check, finding.cause_id) == ("token.acquire", "entra.client_secret_expired")
+
+
+def test_wrong_client_secret(sb: Sandbox) -> None:
+    env = {**sb.env(), "AZURE_CLIENT_SECRET": "Xy18Q~" + "w" * 34}
+    finding = top(run(sb, env=env))
+    assert (finding.check, finding.cause_id) == ("token.acquire", "entra.invalid_client_secret")
+
+
+def test_secret_id_pasted_for_the_secret_value(sb: Sandbox) -> None:
+    env = {**sb.env(), "AZURE_CLIENT_SECRET": sb.ids.m2m_secret_id}
+    finding = top(run(sb, env=env))
+    assert (finding.check, finding.cause_id) == ("settings.auth", "config.secret_id_instead_of_value")
+
+
+def test_app_not_found_in_directory(sb: Sandbox) -> None:
+    env = {**sb.env(), "AZURE_CLIENT_ID": "0a1b2c3d-1111-2222-3333-444455556666"}
+    finding = top(run(sb, env=env))
+    assert (finding.check, finding.cause_id) == ("token.acquire", "entra.app_not_found")
+    assert finding.fix is not None and "Application (client) ID" in finding.fix
+
+
+def test_unknown_tenant(sb: Sandbox) -> None:
+    env = {**sb.env(), "AZURE_TENANT_ID": "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"}
+    finding = top(run(sb, env=env))
+    assert (finding.check, finding.cause_id) == ("idp.discovery", "entra.tenant_not_found")
+
+
+def test_expired_databricks_oauth_secret(sb: Sandbox) -> None:
+    sb.expire_databricks_secrets()
+    finding = top(run(sb, "databricks-m2m"))
+    assert (finding.check, finding.cause_id) == ("token.acquire", "databricks.oauth_invalid_client")
+
+
+def test_ip_access_list_blocks_this_address(sb: Sandbox) -> None:
+    sb.set_ip_access_list(["10.0.0.0/8"])
+    finding = top(run(sb))
+    assert finding.cause_id == "databricks.ip_access_list_blocked"
+
+
+def test_redirect_uri_registered_as_web(sb: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = sb.add_entra_app("web-redirect", secret=False, redirect_uris=[("http://localhost", "web")])
+    env = {**sb.env(), "AZURE_CLIENT_ID": app.app_id}
+    del env["AZURE_CLIENT_SECRET"]
+    finding = top(run(sb, "azure-u2m", env=env))
+    assert (finding.check, finding.cause_id) == ("idp.client", "entra.redirect_uri_platform_web")
+    assert finding.fix is not None and "Mobile and desktop applications" in finding.fix
+
+
+def test_public_client_app_registration_passes_the_probe(sb: Sandbox) -> None:
+    env = {**sb.env(), "AZURE_CLIENT_ID": sb.ids.public_client_id}
+    del env["AZURE_CLIENT_SECRET"]
+    findings = run(sb, "azure-u2m", env=env)
+    assert statuses(findings)["idp.client"] == "ok"
+    # Without a cached sign-in the token step says to log in (doctor never opens a browser).
+    assert top(findings).cause_id == "store.not_signed_in"
+
+
+def test_table_owned_by_another_identity(sb: Sandbox) -> None:
+    other = sb.ids.databricks_sp_client_id
+    sb.engine.execute_as(other, "CREATE SCHEMA IF NOT EXISTS main.analytics")
+    sb.engine.execute_as(other, "CREATE TABLE main.analytics.my_first_dbt_model AS SELECT 1 AS id")
+    finding = top(run(sb, catalog="main", schema="analytics"))
+    assert (finding.check, finding.cause_id) == ("sql.table_owners", "databricks.table_not_owner")
+    assert "my_first_dbt_model" in finding.summary
+
+
+def test_untrusted_ca(sb: Sandbox) -> None:
+    import certifi
+
+    env = {**sb.env(), "REQUESTS_CA_BUNDLE": certifi.where(), "SSL_CERT_FILE": certifi.where()}
+    finding = top(run(sb, env=env))
+    assert (finding.check, finding.cause_id) == ("network.tls", "network.ca_untrusted")
+
+
+@pytest.mark.parametrize(
+    ("service", "cause"), [("entra", "entra.unresponsive"), ("workspace", "databricks.unresponsive")]
+)
+def test_a_hanging_service_is_named_within_the_bound(sb: Sandbox, service: str, cause: str) -> None:
+    sb.faults[service].hang()
+    try:
+        started = time.monotonic()
+        findings = run(sb, step_timeout=1.0, deadline=5.0)
+        elapsed = time.monotonic() - started
+    finally:
+        sb.faults[service].clear()
+    assert elapsed < 5.0 + 1.5, elapsed  # the deadline plus closing overhead, whatever hangs
+    finding = top(findings)
+    assert finding.cause_id == cause
+    assert "hang" in finding.summary
+
+
+def test_everything_hanging_still_ends_by_the_deadline(sb: Sandbox) -> None:
+    for service in ("entra", "workspace"):
+        sb.faults[service].hang()
+    try:
+        started = time.monotonic()
+        findings = run(sb, step_timeout=1.0, deadline=2.5)
+        elapsed = time.monotonic() - started
+    finally:
+        for service in ("entra", "workspace"):
+            sb.faults[service].clear()
+    assert elapsed < 2.5 + 1.5
+    assert top(findings).cause_id == "entra.unresponsive"
+    assert {f.check for f in findings} >= {c.id for c in CHECKS}  # every check reported, none lost
+
+
+def test_cli_json_report_has_the_schema_and_no_secret(
+    sb: Sandbox, sandbox_env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    sb.remove_from_workspace(sb.ids.m2m_client_id)
+    code = main(["doctor", "--auth-type", "azure-m2m", "--json", "--config-file", "/nonexistent"])
+    out = capsys.readouterr().out
+    assert code == 1
+    report = json.loads(out)
+    assert report["schema"] == "brickauth.doctor/v1"
+    assert report["healthy"] is False and report["exit_code"] == 1
+    assert report["top_finding"]["cause_id"] == "databricks.principal_not_in_workspace"
+    assert {c["check"] for c in report["checks"]} >= {"settings.host", "token.acquire", "sql.probe"}
+    for secret in (sandbox_env["AZURE_CLIENT_SECRET"], sandbox_env["DATABRICKS_CLIENT_SECRET"]):
+        assert secret not in out
+    assert "eyJ" not in out  # no token
+
+
+def test_cli_plain_output_healthy_exit_zero(
+    sandbox_env: dict[str, str], sb: Sandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["doctor", "--auth-type", "databricks-m2m", "--config-file", "/nonexistent"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "Healthy" in out
+    assert sandbox_env["DATABRICKS_CLIENT_SECRET"] not in out

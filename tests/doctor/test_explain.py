@@ -1,0 +1,132 @@
+"""`brickauth doctor explain`: texts, stdin and log files; no guessing; secrets masked."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from brickauth.cli.main import main
+from brickauth.doctor.explain import explain, render_text
+from brickauth.doctor.redact import redact
+
+JWT = "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJhdWQiOiIyZmY4MTRhNiIsInN1YiI6ImFiYyJ9.c2lnbmF0dXJlc2lnbmF0dXJl"
+ENTRA_SECRET = "Abc8Q~abcdefghijklmnopqrstuvwxyz0123456"
+DOSE = "dose0123456789abcdef0123456789abcdef"
+
+DBT_LOG = f"""\
+============================== 10:00:00.000000 | 1b2c3d4e ==============================
+10:00:00.100000 [info ] [MainThread]: Running with dbt=1.11.16
+10:00:01.200000 [debug] [ThreadPool]: Using databricks connection "list_main"
+10:00:02.300000 [debug] [ThreadPool]: Sending request: OpenSession Authorization: Bearer {JWT}
+10:00:03.400000 [error] [ThreadPool]: Error during request to server: : User not authorized.
+10:00:04.500000 [debug] [MainThread]: client_secret={ENTRA_SECRET}
+10:00:05.600000 [error] [MainThread]: Runtime Error
+  PERMISSION_DENIED: User is not an owner of Table 'main.analytics.my_first_dbt_model'.
+10:00:06.700000 [error] [MainThread]: Encountered an error: SomethingOdd: the flux capacitor failed
+10:00:07.800000 [info ] [MainThread]: Done. PASS=0 WARN=0 ERROR=2 SKIP=0 TOTAL=2
+"""
+
+
+def test_log_file_errors_are_found_in_order_with_lines() -> None:
+    result = explain(DBT_LOG)
+    assert [(m.cause_id, m.line) for m in result.findings] == [
+        ("databricks.principal_not_in_workspace", 5),
+        ("databricks.table_not_owner", 7),
+    ]
+    assert [u.line for u in result.unrecognized] == [9]
+    assert result.exit_code() == 1  # something it could not explain
+
+
+def test_nothing_recognised_is_said_plainly() -> None:
+    result = explain("Traceback (most recent call last):\nKeyError: 'flux'\n")
+    text = render_text(result)
+    assert not result.findings
+    assert "does not know these errors and will not guess" in text
+    assert explain("all good here\n").findings == []
+    assert "No authentication or connection error" in render_text(explain("all good here"))
+
+
+def test_secrets_in_the_input_never_reach_the_output() -> None:
+    text = (
+        f"Authorization: Bearer {JWT}\nAZURE_CLIENT_SECRET={ENTRA_SECRET}\nDATABRICKS_CLIENT_SECRET={DOSE}\n"
+        f"{{'access_token': '{JWT}', 'refresh_token': '0.AXYZrefreshtokenvalue'}}\n"
+        "https://user:hunter2pass@proxy.example.com:3128\n"
+        "AADSTS7000215: Invalid client secret provided.\n"
+    )
+    result = explain(text)
+    out = render_text(result) + json.dumps(result.to_json())
+    for secret in (JWT, ENTRA_SECRET, DOSE, "0.AXYZrefreshtokenvalue", "hunter2pass"):
+        assert secret not in out
+    assert "entra.invalid_client_secret" in out
+
+
+@pytest.mark.parametrize(
+    ("text", "hidden"),
+    [
+        (f"token={JWT}", JWT),
+        (
+            "Authorization: Bearer dapi0123456789abcdef0123456789abcdef",
+            "dapi0123456789abcdef0123456789abcdef",
+        ),
+        (f'"client_secret": "{ENTRA_SECRET}"', ENTRA_SECRET),
+        (f"secret is {DOSE} here", DOSE),
+        ("password: s3cr3t-Passw0rd", "s3cr3t-Passw0rd"),
+    ],
+)
+def test_redact_masks_each_credential_shape(text: str, hidden: str) -> None:
+    assert hidden not in redact(text)
+    assert "***" in redact(text)
+
+
+def test_redact_keeps_ids_and_codes() -> None:
+    text = (
+        "AADSTS700016: Application with identifier '0a1b2c3d-1111-2222-3333-444455556666' (error?code=700016)"
+    )
+    assert redact(text) == text
+
+
+def test_cli_explain_argument(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(
+        [
+            "doctor",
+            "explain",
+            "AADSTS700016: Application with identifier 'x' was not found in the directory 'y'",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "[entra.app_not_found]" in out and "Application (client) ID" in out
+
+
+def test_cli_explain_file_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    log = tmp_path / "dbt.log"
+    log.write_text(DBT_LOG)
+    code = main(["doctor", "explain", "--file", str(log), "--json"])
+    out = capsys.readouterr().out
+    report = json.loads(out)
+    assert code == 1
+    assert report["schema"] == "brickauth.doctor.explain/v1"
+    assert [f["cause_id"] for f in report["findings"]] == [
+        "databricks.principal_not_in_workspace",
+        "databricks.table_not_owner",
+    ]
+    assert JWT not in out and ENTRA_SECRET not in out
+
+
+def test_cli_explain_stdin(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(
+        "sys.stdin", io.StringIO("ssl.SSLCertVerificationError: [SSL: CERTIFICATE_VERIFY_FAILED]")
+    )
+    assert main(["doctor", "explain", "-"]) == 0
+    assert "[network.ca_untrusted]" in capsys.readouterr().out
+
+
+def test_cli_explain_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["doctor", "explain", "--file", str(tmp_path / "missing.log")]) == 2
+    assert main(["doctor", "explain", "x", "--file", str(tmp_path / "missing.log")]) == 2
+    with pytest.raises(SystemExit) as exc:
+        main(["doctor", "--no-such-flag"])
+    assert exc.value.code == 2

@@ -1,0 +1,73 @@
+"""The check runner: ordering, dependencies, per-step and whole-run bounds (no sleeps: events)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+from brickauth.doctor.checks import Check, Context, Outcome, run_checks, top_finding
+from brickauth.doctor.plan import build_plan
+from brickauth.doctor.sources import gather
+
+PLAN = build_plan(
+    gather(
+        {},
+        env={
+            "DATABRICKS_HOST": "adb-1.1.azuredatabricks.net",
+            "DATABRICKS_TOKEN": "dapi0123456789abcdef0123",
+        },
+        config_file=Path("/nonexistent"),
+    )
+)
+
+
+def test_a_hanging_step_is_bounded_named_and_the_rest_still_runs() -> None:
+    release = threading.Event()
+
+    def hang(ctx: Context) -> Outcome:
+        release.wait(30)
+        return Outcome("ok", "late")
+
+    checks = [
+        Check("a", "A", lambda ctx: Outcome("ok", "fine")),
+        Check("b", "B", hang, ("a",), target="workspace"),
+        Check("c", "C", lambda ctx: Outcome("ok", "never"), ("b",)),
+        Check("d", "D", lambda ctx: Outcome("ok", "independent")),
+    ]
+    started = time.monotonic()
+    findings = run_checks(PLAN, checks=checks, step_timeout=0.3, deadline=5)
+    elapsed = time.monotonic() - started
+    release.set()
+    assert elapsed < 2.0
+    assert [(f.check, f.status) for f in findings] == [("a", "ok"), ("b", "fail"), ("c", "skip"), ("d", "ok")]
+    top = top_finding(findings)
+    assert top is not None and top.cause_id == "databricks.unresponsive" and "hang" in top.summary
+    assert top.fix and top.links
+
+
+def test_the_deadline_skips_what_is_left() -> None:
+    release = threading.Event()
+
+    def slow(ctx: Context) -> Outcome:
+        release.wait(30)
+        return Outcome("ok", "late")
+
+    checks = [Check(f"s{i}", f"S{i}", slow, target="idp") for i in range(10)]
+    started = time.monotonic()
+    findings = run_checks(PLAN, checks=checks, step_timeout=0.4, deadline=1.0)
+    elapsed = time.monotonic() - started
+    release.set()
+    assert elapsed < 2.0
+    assert any("deadline reached" in f.summary for f in findings)
+    assert len(findings) == 10
+
+
+def test_an_exception_in_a_check_is_a_finding_with_secrets_masked() -> None:
+    def boom(ctx: Context) -> Outcome:
+        raise RuntimeError("Authorization: Bearer dapi0123456789abcdef0123 refused: User not authorized")
+
+    [finding] = run_checks(PLAN, checks=[Check("x", "X", boom)], step_timeout=1, deadline=2)
+    assert finding.status == "fail"
+    assert finding.cause_id == "databricks.principal_not_in_workspace"
+    assert "dapi0123456789abcdef0123" not in finding.summary

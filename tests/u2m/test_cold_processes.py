@@ -1,0 +1,51 @@
+"""Eight processes starting together on an empty cache cause one sign-in, and, once the token has aged,
+eight more cause one refresh: the cross-process lock + re-read of the token store at work."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from conftest import free_port
+from helpers import browser_pages, count, start_connect, user_env
+
+from brickauth.sandbox.core import Sandbox
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+LIFETIME = 30.0  # seconds; a cached token is reused while more than 60% of it is left
+
+
+def run_batch(env: dict[str, str], n: int = 8) -> list[str]:
+    procs = [start_connect("databricks-u2m", env) for _ in range(n)]
+    outs = [p.communicate(timeout=240) for p in procs]
+    assert [p.returncode for p in procs] == [0] * n, [o[1][-2000:] for o in outs]
+    return [o[0] for o in outs]
+
+
+@pytest.mark.timeout(600)
+def test_eight_cold_processes_one_sign_in_then_one_refresh(sandbox: Sandbox, u2m_env: dict[str, str]) -> None:
+    port = free_port()
+    sandbox.workspace.oauth_apps["databricks-cli"].redirect_urls.append(f"http://localhost:{port}")
+    sandbox.set_token_lifetime(LIFETIME)
+    env = user_env(sandbox, u2m_env, "databricks-u2m", BRICKAUTH_INTERACTIVE="1",
+                   BRICKAUTH_REDIRECT_PORT=str(port))
+    user = env["BRICKAUTH_TEST_BROWSER_USER"]
+
+    outs = run_batch(env)
+    assert all(f"CURRENT_USER={user}" in out for out in outs)
+    assert len(browser_pages(env)) == 1  # one browser, one sign-in
+    assert count(sandbox, service="workspace", method="POST", path="/oidc/v1/authorize") == 1
+    assert count(sandbox, service="workspace", grant_type="authorization_code") == 1
+    assert count(sandbox, service="workspace", grant_type="refresh_token") == 0
+
+    # Let the saved token age past its reuse window (real time: the processes use the system clock).
+    signed_in = sandbox.request_log.last(service="workspace", grant_type="authorization_code")
+    assert signed_in is not None
+    time.sleep(max(0.0, signed_in.time + 0.45 * LIFETIME - time.time()))
+
+    outs = run_batch(env)
+    assert all(f"CURRENT_USER={user}" in out for out in outs)
+    assert count(sandbox, service="workspace", grant_type="refresh_token") == 1
+    assert count(sandbox, service="workspace", grant_type="authorization_code") == 1
+    assert len(browser_pages(env)) == 1
