@@ -54,8 +54,11 @@ def bench_header_factory(calls: int, repeats: int = 5) -> dict[str, Any]:
 
     class SdkStatic(Refreshable):  # type: ignore[misc]
         def refresh(self) -> Token:
-            return Token(access_token="x" * 1200, token_type="Bearer",
-                         expiry=datetime.now(timezone.utc) + timedelta(hours=1))
+            return Token(
+                access_token="x" * 1200,
+                token_type="Bearer",
+                expiry=datetime.now(timezone.utc) + timedelta(hours=1),
+            )
 
     source = SdkStatic(disable_async=False)
 
@@ -80,14 +83,20 @@ def _per_call_ns(func: Any, calls: int, repeats: int) -> float:
 def bench_import() -> dict[str, Any]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
     started = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-X", "importtime", "-c", "import brickauth"],
-                          capture_output=True, text=True, env=env, timeout=60, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", "import brickauth"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
     wall = time.perf_counter() - started
     modules: dict[str, int] = {}
     for line in proc.stderr.splitlines():
         if not line.startswith("import time:") or "|" not in line:
             continue
-        parts = [p.strip() for p in line[len("import time:"):].split("|")]
+        parts = [p.strip() for p in line[len("import time:") :].split("|")]
         if parts[0].isdigit():
             modules[parts[2].strip()] = int(parts[1])
     forbidden = sorted(m for m in modules if m.split(".")[0] in FORBIDDEN_ON_IMPORT)
@@ -106,7 +115,10 @@ _CHILD = textwrap.dedent(
     import json, os, sys, time
     import brickauth
     from databricks import sql
+    imported = time.time()
     provider = brickauth.credentials_provider(sys.argv[1])
+    provider.token()
+    token = time.time()
     with sql.connect(server_hostname=os.environ["BENCH_SERVER"], http_path=os.environ["DATABRICKS_HTTP_PATH"],
                      credentials_provider=provider, _tls_trusted_ca_file=os.environ["REQUESTS_CA_BUNDLE"],
                      enable_telemetry=False) as conn:
@@ -114,7 +126,7 @@ _CHILD = textwrap.dedent(
             cur.execute("SELECT current_user()")
             user = cur.fetchall()[0][0]
             done = time.time()
-    print(json.dumps({"user": user, "done": done}))
+    print(json.dumps({"user": user, "done": done, "imported": imported, "token": token}))
     """
 )
 
@@ -128,14 +140,22 @@ def bench_first_query(runs: int = 3) -> dict[str, Any]:
     with Sandbox() as sb:
         out["sandbox_startup_s"] = round(sb.startup_seconds, 3)
         env = {**os.environ, **sb.env(), "BENCH_SERVER": sb.addresses["workspace"]}
-        for auth_type, expected in (("azure-m2m", sb.ids.m2m_client_id),
-                                    ("databricks-m2m", sb.ids.databricks_sp_client_id)):
-            samples, token_requests = [], []
+        for auth_type, expected in (
+            ("azure-m2m", sb.ids.m2m_client_id),
+            ("databricks-m2m", sb.ids.databricks_sp_client_id),
+        ):
+            samples, token_requests, phases = [], [], []
             for _ in range(runs):
                 sb.request_log.clear()
                 started = time.time()
-                proc = subprocess.run([sys.executable, "-c", _CHILD, auth_type], capture_output=True,
-                                      text=True, env=env, timeout=120, check=False)
+                proc = subprocess.run(
+                    [sys.executable, "-c", _CHILD, auth_type],
+                    capture_output=True,
+                    text=True,
+                    env=env,
+                    timeout=120,
+                    check=False,
+                )
                 if proc.returncode != 0:
                     out[auth_type] = {"error": proc.stderr.strip().splitlines()[-1:]}
                     break
@@ -144,12 +164,24 @@ def bench_first_query(runs: int = 3) -> dict[str, Any]:
                     out[auth_type] = {"error": f"current_user() was {answer['user']!r}"}
                     break
                 samples.append(answer["done"] - started)
+                phases.append(
+                    {
+                        "imports": answer["imported"] - started,
+                        "token": answer["token"] - answer["imported"],
+                        "connect_and_query": answer["done"] - answer["token"],
+                    }
+                )
                 token_requests.append(sb.request_log.count(grant_type="client_credentials"))
             else:
                 out[auth_type] = {
                     "runs": runs,
-                    "start_to_first_result_s": {"min": round(min(samples), 3),
-                                                "median": round(statistics.median(samples), 3)},
+                    "start_to_first_result_s": {
+                        "min": round(min(samples), 3),
+                        "median": round(statistics.median(samples), 3),
+                    },
+                    "median_phases_s": {
+                        k: round(statistics.median(p[k] for p in phases), 3) for k in phases[0]
+                    },
                     "idp_token_requests_per_run": token_requests,
                     "ok": all(n == 1 for n in token_requests),
                 }
@@ -172,7 +204,9 @@ def main(argv: list[str] | None = None) -> int:
         "import": bench_import(),
         "header_factory": bench_header_factory(args.calls),
     }
-    report["first_query"] = {"skipped": "--skip-sandbox"} if args.skip_sandbox else bench_first_query(args.runs)
+    report["first_query"] = (
+        {"skipped": "--skip-sandbox"} if args.skip_sandbox else bench_first_query(args.runs)
+    )
     checks = [report["import"]["ok"]]
     checks += [v.get("ok", False) for v in report["first_query"].values() if isinstance(v, dict)]
     report["ok"] = all(checks)

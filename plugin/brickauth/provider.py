@@ -34,10 +34,16 @@ class CredentialsProvider:
         self._settings = settings
         self._token = RefreshingToken(source, clock=clock)
         get = self._token.get
+        cached: tuple[AccessToken | None, str] = (None, "")  # a token and its header value, swapped whole
 
         def header_factory() -> dict[str, str]:
+            nonlocal cached
             token = get()
-            return {"Authorization": f"{token.token_type} {token.token}"}
+            seen, value = cached
+            if token is not seen:
+                value = f"{token.token_type} {token.token}"
+                cached = (token, value)
+            return {"Authorization": value}
 
         self._header_factory: HeaderFactory = header_factory
 

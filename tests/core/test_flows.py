@@ -165,6 +165,7 @@ def test_azure_m2m_certificate_assertion(
     idp: FakeIdPServer, clean_env: dict[str, str], tmp_path: Path
 ) -> None:
     from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
 
     idp.handler = entra_handler(idp, [ok_token()])
     cert_path = make_cert(tmp_path)
@@ -173,9 +174,7 @@ def test_azure_m2m_certificate_assertion(
     form = token_requests(idp)[0]["form"]
     assert form["client_assertion_type"] == "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
     header = jwt_part(form["client_assertion"], 0)
-    der = x509.load_pem_x509_certificate(cert_path.read_bytes()).public_bytes(
-        __import__("cryptography.hazmat.primitives.serialization", fromlist=["Encoding"]).Encoding.DER
-    )
+    der = x509.load_pem_x509_certificate(cert_path.read_bytes()).public_bytes(serialization.Encoding.DER)
     expected = base64.urlsafe_b64encode(hashlib.sha1(der).digest()).decode().rstrip("=")
     assert header["x5t"].rstrip("=") == expected
     assert jwt_part(form["client_assertion"], 1)["sub"] == CLIENT

@@ -237,3 +237,56 @@ def test_cli_plain_output_healthy_exit_zero(
     assert code == 0, out
     assert "Healthy" in out
     assert sandbox_env["DATABRICKS_CLIENT_SECRET"] not in out
+
+
+def test_dbt_target_with_env_vars(
+    sb: Sandbox, sandbox_env: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "profiles.yml").write_text(
+        "sandbox:\n  target: ci\n  outputs:\n    ci:\n      type: brickauth\n      auth_type: azure-m2m\n"
+        "      host: \"{{ env_var('DATABRICKS_HOST') }}\"\n"
+        "      http_path: \"{{ env_var('DATABRICKS_HTTP_PATH') }}\"\n"
+        "      tenant_id: \"{{ env_var('AZURE_TENANT_ID') }}\"\n"
+        "      client_id: \"{{ env_var('AZURE_CLIENT_ID') }}\"\n"
+        "      client_secret: \"{{ env_var('AZURE_CLIENT_SECRET') }}\"\n"
+        "      catalog: main\n      schema: analytics\n"
+    )
+    code = main(
+        [
+            "doctor",
+            "--dbt-target",
+            "ci",
+            "--profiles-dir",
+            str(tmp_path),
+            "--project-dir",
+            str(tmp_path),
+            "--json",
+        ]
+    )
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0, report["top_finding"]
+    assert report["settings"]["origin"].startswith("dbt target ci of profile sandbox")
+    assert report["settings"]["sources"]["azure_client_secret"].endswith("sandbox.ci.client_secret")
+    assert main(["doctor", "--dbt-target", "nope", "--profiles-dir", str(tmp_path)]) == 2
+
+
+def test_rich_display_renders_lines_and_summary(sb: Sandbox) -> None:
+    import io
+
+    from brickauth.doctor.checks import run_checks
+    from brickauth.doctor.plan import build_plan
+    from brickauth.doctor.report import RichDisplay
+    from brickauth.doctor.sources import gather
+
+    sb.revoke_can_use(sb.ids.m2m_client_id)
+    plan = build_plan(gather({"auth_type": "azure-m2m"}, env=sb.env(), config_file=Path("/nonexistent")))
+    stream = io.StringIO()
+    display = RichDisplay(stream)
+    display.header(plan)
+    findings = run_checks(plan, on_start=display.start, on_finding=display.finding)
+    display.close()
+    display.summary(findings, 1.0)
+    text = stream.getvalue()
+    assert "[FAIL] Warehouse exists and state" in text and "databricks.no_can_use_warehouse" in text
+    assert "Top finding" in text and "Can use" in text
+    assert sb.env()["AZURE_CLIENT_SECRET"] not in text

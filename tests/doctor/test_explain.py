@@ -130,3 +130,24 @@ def test_cli_explain_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[
     with pytest.raises(SystemExit) as exc:
         main(["doctor", "--no-such-flag"])
     assert exc.value.code == 2
+
+
+@pytest.mark.parametrize(
+    ("line", "cause_id"),
+    [
+        (
+            "brickauth: [BA135] client secret: it is a GUID, a secret ID. Fix: copy the Value.",
+            "config.secret_id_instead_of_value",
+        ),
+        (
+            "brickauth.errors.InvalidClientError: [BA212] token request refused. Fix: new secret.",
+            "entra.client_secret_expired",
+        ),
+        (
+            "[BA510] TLS verification failed for 127.0.0.2. Fix: set REQUESTS_CA_BUNDLE.",
+            "network.ca_untrusted",
+        ),
+    ],
+)
+def test_brickauth_own_error_codes_are_explained(line: str, cause_id: str) -> None:
+    assert [m.cause_id for m in explain(line).findings] == [cause_id]

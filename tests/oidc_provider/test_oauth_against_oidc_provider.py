@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import M2M_SECRET, OidcProvider, sign_in_headless
+from op_harness import M2M_SECRET, OidcProvider, sign_in_headless
 
 from brickauth.errors import InvalidClientError, InvalidGrantError, LoginError
 from brickauth.http import HttpClient
@@ -138,14 +138,15 @@ def test_denied_consent_reaches_the_caller_as_an_error(metadata: ServerMetadata)
     sign_in = SignIn(metadata, abort=True)
     callback = sign_in.wait()
     assert callback.code is None and callback.error == "access_denied"
-    callback.respond(landing.failure_page(cause="You declined the sign-in.", fix="run it again", code="BA613"),
-                     400)
+    page_html = landing.failure_page(cause="You declined the sign-in.", fix="run it again", code="BA613")
+    callback.respond(page_html, 400)
     page = sign_in.finish()
     assert page["status"] == 400 and "declined" in page["html"]
 
 
 def test_client_credentials(metadata: ServerMetadata) -> None:
-    client = OAuthClient(metadata, "brickauth-m2m", client_secret=Secret(M2M_SECRET), http=HttpClient(timeout=10))
+    client = OAuthClient(metadata, "brickauth-m2m", client_secret=Secret(M2M_SECRET),
+                         http=HttpClient(timeout=10))
     tokens = client.client_credentials(scopes=["api"])
     assert tokens.access_token.reveal() and tokens.refresh_token is None
     assert tokens.scope == ("api",)

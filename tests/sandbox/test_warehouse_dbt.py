@@ -11,7 +11,9 @@ from warehouse_harness import ALICE, BOB, WarehouseHarness, dbt_env, running_war
 pytestmark = [pytest.mark.dbt, pytest.mark.slow, pytest.mark.timeout(900)]
 
 
-def dbt(harness: WarehouseHarness, project: Path, principal: str, *args: str) -> subprocess.CompletedProcess[str]:
+def dbt(
+    harness: WarehouseHarness, project: Path, principal: str, *args: str
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["dbt", "--no-use-colors", *args, "--project-dir", str(project), "--profiles-dir", str(project)],
         env=dbt_env(harness, harness.token_for(principal)),
@@ -52,4 +54,6 @@ def test_dbt_debug_run_test(tmp_path: Path) -> None:
         harness.engine.execute_as(ALICE, "insert into main.dbt_ci.customers values (1, 'Twin', 'unknown')")
         failing = dbt(harness, project, ALICE, "test")
         assert failing.returncode == 1
-        assert "FAIL=2" in failing.stdout and "ERROR=0" in failing.stdout
+        assert "FAIL 1 unique_customers_customer_id" in failing.stdout
+        assert "FAIL 1 accepted_values_customers_status__active__inactive" in failing.stdout
+        assert "PASS=3" in failing.stdout and "Got 1 result, configured to fail if != 0" in failing.stdout

@@ -39,7 +39,9 @@ def failure(engine: WarehouseEngine, session: EngineSession, sql: str) -> Wareho
 
 def test_select_literal_and_types(engine: WarehouseEngine) -> None:
     s = engine.open_session(ALICE)
-    result = engine.execute(s, "select 1 as id, 'a' as s, cast(2 as bigint) as b, 1.5 as d, true as f, null as n")
+    result = engine.execute(
+        s, "select 1 as id, 'a' as s, cast(2 as bigint) as b, 1.5 as d, true as f, null as n"
+    )
     assert result.table.to_pylist() == [
         {"id": 1, "s": "a", "b": 2, "d": pytest.approx(1.5), "f": True, "n": None}
     ]
@@ -48,7 +50,9 @@ def test_select_literal_and_types(engine: WarehouseEngine) -> None:
 
 def test_session_functions_are_the_principal_and_namespace(engine: WarehouseEngine) -> None:
     s = engine.open_session(SP, "hive_metastore", "default")
-    result = engine.execute(s, "select current_user(), current_catalog(), current_schema(), current_database()")
+    result = engine.execute(
+        s, "select current_user(), current_catalog(), current_schema(), current_database()"
+    )
     assert result.columns == ["current_user()", "current_catalog()", "current_schema()", "current_schema()"]
     assert list(result.table.to_pylist()[0].values())[:1] == [SP]
     row = engine.execute(s, "select current_user() as u, current_catalog() as c, current_database() as d")
@@ -124,7 +128,9 @@ def test_errors_are_databricks_shaped(engine: WarehouseEngine) -> None:
     s = engine.open_session(ALICE)
     err = failure(engine, s, "select * from nope")
     assert err.error_class == "TABLE_OR_VIEW_NOT_FOUND"
-    assert err.display_message.startswith("[TABLE_OR_VIEW_NOT_FOUND] The table or view `main`.`default`.`nope`")
+    assert err.display_message.startswith(
+        "[TABLE_OR_VIEW_NOT_FOUND] The table or view `main`.`default`.`nope`"
+    )
     assert "SQLSTATE: 42P01" in err.display_message
     err = failure(engine, s, "selec 1")
     assert err.display_message.startswith("[PARSE_SYNTAX_ERROR] Syntax error at or near")
@@ -147,24 +153,32 @@ def test_errors_are_databricks_shaped(engine: WarehouseEngine) -> None:
     assert err.error_class == "PARSE_SYNTAX_ERROR"
     err = failure(engine, s, "show grants on table t")
     assert err.error_class == "UNSUPPORTED_FEATURE.SANDBOX" and err.sqlstate == "0A000"
-    assert err.error_message.startswith("org.apache.hive.service.cli.HiveSQLException: Error running query: [")
+    assert err.error_message.startswith(
+        "org.apache.hive.service.cli.HiveSQLException: Error running query: ["
+    )
 
 
 def test_dbt_relation_listing_and_description(engine: WarehouseEngine) -> None:
     s = engine.open_session(ALICE)
-    assert rows(engine, s, "SHOW SCHEMAS IN `main`") == [{"databaseName": "default"}, {"databaseName": "information_schema"}]
+    assert rows(engine, s, "SHOW SCHEMAS IN `main`") == [
+        {"databaseName": "default"},
+        {"databaseName": "information_schema"},
+    ]
     engine.execute(s, "create schema if not exists `main`.`dbt_ci`")
     engine.execute(
         s,
         "create or replace table `main`.`dbt_ci`.`customers` using delta comment 'people' "
         "tblproperties ('quality' = 'gold') as select 1 as customer_id, 'Ada' as name",
     )
-    engine.execute(s, "create or replace view `main`.`dbt_ci`.`v` as (select customer_id from `main`.`dbt_ci`.`customers`)")
+    engine.execute(
+        s,
+        "create or replace view `main`.`dbt_ci`.`v` as (select customer_id from `main`.`dbt_ci`.`customers`)",
+    )
     listing = rows(
         engine,
         s,
         """SELECT table_name,
-             if(table_type IN ('EXTERNAL', 'MANAGED', 'MANAGED_SHALLOW_CLONE'), 'table', lower(table_type)) AS table_type,
+             if(table_type IN ('EXTERNAL', 'MANAGED'), 'table', lower(table_type)) AS table_type,
              lower(data_source_format) AS file_format, table_owner
            FROM `system`.`information_schema`.`tables`
            WHERE table_catalog = 'main' AND table_schema = 'dbt_ci'""",
@@ -189,7 +203,9 @@ def test_dbt_relation_listing_and_description(engine: WarehouseEngine) -> None:
     ]
     details = {r["col_name"]: r["data_type"] for r in described[3:]}
     assert details["Owner"] == ALICE and details["Type"] == "MANAGED" and details["Comment"] == "people"
-    doc = json.loads(rows(engine, s, "describe table extended `main`.`dbt_ci`.`customers` as json")[0]["json_metadata"])
+    doc = json.loads(
+        rows(engine, s, "describe table extended `main`.`dbt_ci`.`customers` as json")[0]["json_metadata"]
+    )
     assert doc["columns"][0] == {"name": "customer_id", "type": {"name": "int"}, "nullable": True}
     assert doc["table_properties"]["quality"] == "gold"
     engine.execute(s, "alter table `main`.`dbt_ci`.`customers` set tblproperties ('quality' = 'silver')")
@@ -207,13 +223,17 @@ def test_dbt_relation_listing_and_description(engine: WarehouseEngine) -> None:
         {"column_name": "customer_id", "full_data_type": "int", "comment": None},
         {"column_name": "name", "full_data_type": "string", "comment": "full name"},
     ]
-    comment = rows(engine, s, "select comment from main.information_schema.tables where table_name = 'customers'")
+    comment = rows(
+        engine, s, "select comment from main.information_schema.tables where table_name = 'customers'"
+    )
     assert comment == [{"comment": "customers"}]
 
 
 def test_dbt_test_queries(engine: WarehouseEngine) -> None:
     s = engine.open_session(ALICE, "main", "default")
-    engine.execute(s, "create table c as select * from (values (1, 'active'), (2, 'inactive'), (2, 'x')) v(id, status)")
+    engine.execute(
+        s, "create table c as select * from (values (1, 'active'), (2, 'inactive'), (2, 'x')) v(id, status)"
+    )
     unique = rows(
         engine,
         s,
@@ -234,7 +254,9 @@ def test_dbt_test_queries(engine: WarehouseEngine) -> None:
 def test_native_parameters(engine: WarehouseEngine) -> None:
     s = engine.open_session(ALICE)
     result = engine.execute(
-        s, "select :n as n, :t as t, ? as p", [Parameter("n", "INT", "7"), Parameter("t", "STRING", "x"), Parameter(None, "BIGINT", "9")]
+        s,
+        "select :n as n, :t as t, ? as p",
+        [Parameter("n", "INT", "7"), Parameter("t", "STRING", "x"), Parameter(None, "BIGINT", "9")],
     )
     assert result.table.to_pylist() == [{"n": 7, "t": "x", "p": 9}]
     assert result.types == ["int", "string", "bigint"]
@@ -254,8 +276,15 @@ def test_reset_returns_to_baseline(engine: WarehouseEngine) -> None:
     engine.create_catalog("dev")
     engine.reset()
     s = engine.open_session(ALICE)
-    assert rows(engine, s, "show schemas in main") == [{"databaseName": "default"}, {"databaseName": "information_schema"}]
-    assert rows(engine, s, "show catalogs") == [{"catalog": "hive_metastore"}, {"catalog": "main"}, {"catalog": "system"}]
+    assert rows(engine, s, "show schemas in main") == [
+        {"databaseName": "default"},
+        {"databaseName": "information_schema"},
+    ]
+    assert rows(engine, s, "show catalogs") == [
+        {"catalog": "hive_metastore"},
+        {"catalog": "main"},
+        {"catalog": "system"},
+    ]
     assert failure(engine, s, "select * from extra.t").error_class == "TABLE_OR_VIEW_NOT_FOUND"
 
 
@@ -265,10 +294,62 @@ def test_concurrent_sessions(engine: WarehouseEngine) -> None:
     def work(i: int) -> list[dict[str, Any]]:
         s = engine.open_session(f"user{i}@contoso.com")
         start.wait(timeout=10)
-        engine.execute(s, f"create or replace table main.default.t{i} as select range as id from range({i + 1})")
+        engine.execute(
+            s, f"create or replace table main.default.t{i} as select range as id from range({i + 1})"
+        )
         engine.execute(s, f"insert into main.default.t{i} values (100)")
         return rows(engine, s, f"select count(*) as n, current_user() as u from main.default.t{i}")
 
     with ThreadPoolExecutor(8) as pool:
         results = list(pool.map(work, range(8)))
     assert results == [[{"n": i + 2, "u": f"user{i}@contoso.com"}] for i in range(8)]
+
+
+def test_dbt_incremental_merge_through_a_temporary_view(engine: WarehouseEngine) -> None:
+    s = engine.open_session(ALICE, "main", "default")
+    engine.execute(s, "create or replace table inc using delta as select 1 as id, 'old' as name")
+    engine.execute(
+        s,
+        "create or replace temporary view `inc__dbt_tmp` as "
+        "select * from (values (1, 'new'), (2, 'two')) v(id, name)",
+    )
+    doc = json.loads(rows(engine, s, "DESCRIBE TABLE EXTENDED `inc__dbt_tmp` AS JSON")[0]["json_metadata"])
+    assert [c["name"] for c in doc["columns"]] == ["id", "name"] and doc["type"] == "VIEW"
+    engine.execute(
+        s,
+        "-- back compat for old kwarg name\n"
+        "merge into `main`.`default`.`inc` as DBT_INTERNAL_DEST using `inc__dbt_tmp` as DBT_INTERNAL_SOURCE "
+        "on DBT_INTERNAL_SOURCE.`id` <=> DBT_INTERNAL_DEST.`id` "
+        "when matched then update set * when not matched then insert *",
+    )
+    assert rows(engine, s, "select id, name from inc order by id") == [
+        {"id": 1, "name": "new"},
+        {"id": 2, "name": "two"},
+    ]
+    err = failure(
+        engine,
+        engine.open_session(BOB),
+        "merge into main.default.inc as d using (select 3 as id, 'x' as name) s "
+        "on s.id = d.id when not matched then insert *",
+    )
+    assert err.display_message == "PERMISSION_DENIED: User is not an owner of Table 'main.default.inc'."
+
+
+def test_seed_style_create_and_parameterized_insert(engine: WarehouseEngine) -> None:
+    s = engine.open_session(ALICE, "main", "default")
+    engine.execute(
+        s,
+        "create table `main`.`default`.`countries` (`code` string ,`name` string ,`pop` double ) using delta",
+    )
+    engine.execute(
+        s,
+        "insert into `main`.`default`.`countries` values (?, ?, ?)",
+        [
+            Parameter(None, "STRING", "NL"),
+            Parameter(None, "STRING", "Netherlands"),
+            Parameter(None, "DOUBLE", "17.9"),
+        ],
+    )
+    assert rows(engine, s, "select * from countries") == [{"code": "NL", "name": "Netherlands", "pop": 17.9}]
+    listing = rows(engine, s, "SHOW TABLE EXTENDED IN `main`.`default` LIKE 'nothing|countries'")
+    assert [r["tableName"] for r in listing] == ["countries"]

@@ -100,7 +100,7 @@ def test_syntax_error_shape(wh: WarehouseHarness) -> None:
         with pytest.raises(ServerOperationError) as info:
             cur.execute("SELEC 1")
         message = str(info.value)
-        assert message.startswith("[PARSE_SYNTAX_ERROR] Syntax error at or near")
+        assert message.startswith("[PARSE_SYNTAX_ERROR] Syntax error at or near 'SELEC'. SQLSTATE: 42601")
         assert "SQLSTATE: 42601" in message
         with pytest.raises(ServerOperationError, match=r"^\[TABLE_OR_VIEW_NOT_FOUND\] The table or view"):
             cur.execute("select * from main.default.missing")
@@ -293,13 +293,18 @@ def test_failed_statement_status(service: ThriftWarehouse) -> None:
     )
     op = resp.operationHandle
     status = alice.call("GetOperationStatus", ttypes.TGetOperationStatusReq(operationHandle=op))
-    while status.operationState in (ttypes.TOperationState.PENDING_STATE, ttypes.TOperationState.RUNNING_STATE):
+    while status.operationState in (
+        ttypes.TOperationState.PENDING_STATE,
+        ttypes.TOperationState.RUNNING_STATE,
+    ):
         status = alice.call("GetOperationStatus", ttypes.TGetOperationStatusReq(operationHandle=op))
     assert status.status.statusCode == ttypes.TStatusCode.SUCCESS_STATUS
     assert status.operationState == ttypes.TOperationState.ERROR_STATE
     assert status.sqlState == "42P01"
     assert status.displayMessage.startswith("[TABLE_OR_VIEW_NOT_FOUND]")
-    assert status.errorMessage.startswith("org.apache.hive.service.cli.HiveSQLException: Error running query:")
+    assert status.errorMessage.startswith(
+        "org.apache.hive.service.cli.HiveSQLException: Error running query:"
+    )
 
 
 def test_garbage_body_does_not_crash_the_service(service: ThriftWarehouse) -> None:

@@ -5,17 +5,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from u2m_harness import HERE, STORE_TESTS
 
-HERE = Path(__file__).parent
-STORE_TESTS = HERE.parent / "store"
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+sys.path.insert(0, str(STORE_TESTS))  # keyrings_for_tests
 
 
 @pytest.fixture

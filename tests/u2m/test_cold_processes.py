@@ -6,8 +6,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import free_port
-from helpers import browser_pages, count, start_connect, user_env
+from u2m_harness import browser_pages, count, free_port, start_connect, user_env
 
 from brickauth.sandbox.core import Sandbox
 
@@ -34,7 +33,7 @@ def test_eight_cold_processes_one_sign_in_then_one_refresh(sandbox: Sandbox, u2m
 
     outs = run_batch(env)
     assert all(f"CURRENT_USER={user}" in out for out in outs)
-    assert len(browser_pages(env)) == 1  # one browser, one sign-in
+    assert len(browser_pages(env, wait_for=1)) == 1  # one browser, one sign-in
     assert count(sandbox, service="workspace", method="POST", path="/oidc/v1/authorize") == 1
     assert count(sandbox, service="workspace", grant_type="authorization_code") == 1
     assert count(sandbox, service="workspace", grant_type="refresh_token") == 0

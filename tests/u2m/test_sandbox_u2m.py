@@ -8,8 +8,16 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import free_port
-from helpers import browser_pages, brickauth, connect, count, keyring_entries, landing_text, user_env
+from u2m_harness import (
+    brickauth,
+    browser_pages,
+    connect,
+    count,
+    free_port,
+    keyring_entries,
+    landing_text,
+    user_env,
+)
 
 from brickauth.sandbox.core import Sandbox
 from brickauth.sandbox.entra.model import AZURE_DATABRICKS_RESOURCE_ID
@@ -34,7 +42,7 @@ def test_databricks_u2m_login_in_chromium_then_a_second_process_connects_without
     login = brickauth("login", "--auth-type", "databricks-u2m", "--redirect-port", str(port), env=env)
     assert login.returncode == 0, login.stderr
     assert f"Signed in as {user}" in login.stdout
-    assert browser_pages(env) == [["databricks-sign-in", "landing"]]
+    assert browser_pages(env, wait_for=1) == [["databricks-sign-in", "landing"]]
     page = landing_text(env)
     assert "Signed in" in page and user in page and sandbox.workspace_url in page
     assert "You can close this tab" in page
@@ -62,7 +70,7 @@ def test_azure_u2m_sign_in_and_consent_in_chromium_then_sql_connect(
     login = brickauth("login", "--auth-type", "azure-u2m", env=env)
     assert login.returncode == 0, login.stderr
     assert f"Signed in as {user}" in login.stdout
-    assert browser_pages(env) == [["entra-sign-in", "entra-consent", "landing"]]
+    assert browser_pages(env, wait_for=1) == [["entra-sign-in", "entra-consent", "landing"]]
     page = landing_text(env)
     assert "Signed in" in page and user in page and "Microsoft Entra ID" in page
 
@@ -83,6 +91,7 @@ def test_declined_consent_shows_the_failure_page(sandbox: Sandbox, u2m_env: dict
     last = login.stderr.strip().splitlines()[-1]
     assert last.startswith("brickauth: [BA613]") and "declined" in last
     assert "Traceback" not in login.stderr and "Warning" not in login.stderr
+    assert browser_pages(env, wait_for=1) == [["entra-sign-in", "entra-consent", "landing"]]
     page = landing_text(env)
     assert "Sign-in failed" in page and "consent prompt was declined" in page
     assert "How to fix it: sign in again and accept the permissions prompt" in page

@@ -169,7 +169,7 @@ def _from_databrickscfg(raw: RawSettings, path: Path, profile: str | None) -> No
             raise ConfigurationError(
                 f"profile {profile!r} is not in {path} (it has: {', '.join(parser.sections()) or 'none'}).",
                 fix="pass an existing --profile or set DATABRICKS_CONFIG_PROFILE.",
-                code="BA152",
+                code="BA150",
             )
         return
     raw.origin = f"~/.databrickscfg profile {name}" if not profile else f"profile {name}"
@@ -184,7 +184,7 @@ def _from_databrickscfg(raw: RawSettings, path: Path, profile: str | None) -> No
 
 
 class EnvVarMissing(ConfigurationError):
-    code = "BA153"
+    code = "BA180"
 
 
 def _render(value: Any, env: Mapping[str, str]) -> Any:
@@ -241,7 +241,7 @@ def _profiles_path(env: Mapping[str, str], profiles_dir: Path | None, project_di
     raise ConfigurationError(
         f"no profiles.yml in {', '.join(str(c) for c in candidates)}.",
         fix="pass --profiles-dir DIR (the folder holding profiles.yml) or set DBT_PROFILES_DIR.",
-        code="BA154",
+        code="BA181",
     )
 
 
@@ -259,7 +259,7 @@ def _from_dbt(
     path = _profiles_path(env, profiles_dir, project_dir)
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     if not isinstance(data, dict):
-        raise ConfigurationError(f"{path} is not a mapping.", fix="fix profiles.yml.", code="BA155")
+        raise ConfigurationError(f"{path} is not a mapping.", fix="fix profiles.yml.", code="BA182")
     if profile is None:
         project_file = project_dir / "dbt_project.yml"
         if project_file.is_file():
@@ -270,21 +270,21 @@ def _from_dbt(
             raise ConfigurationError(
                 f"cannot tell which profile of {path} to use (it has: {', '.join(names) or 'none'}).",
                 fix="pass --profile NAME or run from the dbt project folder.",
-                code="BA156",
+                code="BA183",
             )
         profile = names[0]
     if profile not in data:
         raise ConfigurationError(
             f"Could not find profile named '{profile}' in {path}.",
             fix=f"use one of: {', '.join(names) or 'none'} (--profile NAME).",
-            code="BA157",
+            code="BA184",
         )
     outputs = (data[profile] or {}).get("outputs") or {}
     if target not in outputs:
         raise ConfigurationError(
             f"The profile '{profile}' does not have a target named '{target}'.",
             fix=f"use one of: {', '.join(outputs) or 'none'} (--dbt-target NAME).",
-            code="BA158",
+            code="BA185",
         )
     output: dict[str, Any] = {}
     for key, value in (outputs[target] or {}).items():

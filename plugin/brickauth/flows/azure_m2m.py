@@ -16,6 +16,7 @@ from brickauth.errors import BrickauthError, IdentityProviderError
 from brickauth.hosts import is_known_authority_host
 from brickauth.http import NO_RETRY, HttpClient
 from brickauth.idp_errors import first_sentence, from_entra
+from brickauth.lifecycle import expires_at_for
 from brickauth.settings import (
     AZURE_DATABRICKS_SCOPE,
     Settings,
@@ -23,7 +24,6 @@ from brickauth.settings import (
     check_federated_token_file,
     load_certificate,
 )
-from brickauth.lifecycle import expires_at_for
 from brickauth.token import AccessToken
 
 if TYPE_CHECKING:

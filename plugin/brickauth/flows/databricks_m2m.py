@@ -12,8 +12,8 @@ from brickauth.clock import SYSTEM_CLOCK, Clock
 from brickauth.errors import IdentityProviderError
 from brickauth.http import HttpClient, post_form
 from brickauth.idp_errors import from_oauth
-from brickauth.settings import DATABRICKS_M2M_SCOPE, Settings
 from brickauth.lifecycle import expires_at_for
+from brickauth.settings import DATABRICKS_M2M_SCOPE, Settings
 from brickauth.token import AccessToken
 
 log = logging.getLogger(__name__)

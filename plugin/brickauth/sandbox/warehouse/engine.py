@@ -182,6 +182,7 @@ class WarehouseEngine:
         with self._lock:
             for session in list(self._sessions):
                 session.interrupt()
+                session.temp_views.clear()
             for catalog in list(self.metastore.catalogs):
                 self._db.sql(f"DETACH DATABASE IF EXISTS {_q(duckdb_catalog(catalog))}")
             self.metastore = Metastore()
@@ -435,7 +436,7 @@ class WarehouseEngine:
         tree = tree.copy()
         for table in tree.find_all(exp.Table):
             if table == target:
-                new = duckdb_table(name)
+                new = duckdb_table(name, table.args.get("alias"))
                 new.meta[MAPPED] = True
                 table.replace(new)
                 break
@@ -899,11 +900,12 @@ class WarehouseEngine:
 
     def _columns(self, rel: RelationInfo) -> list[tuple[str, str]]:
         """(column name, Databricks type) of a table or view, in order."""
-        rows = self._db.execute(
-            "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = ? AND schema_name = ? "
-            "AND table_name = ? ORDER BY column_index",
-            [duckdb_catalog(rel.catalog), rel.schema, rel.name],
-        ).fetchall()
+        with self._lock:  # the shared connection is not thread-safe
+            rows = self._db.execute(
+                "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = ? "
+                "AND schema_name = ? AND table_name = ? ORDER BY column_index",
+                [duckdb_catalog(rel.catalog), rel.schema, rel.name],
+            ).fetchall()
         return [(str(n), databricks_type_from_duckdb(str(t))) for n, t in rows]
 
     def columns_of(self, rel: RelationInfo) -> list[tuple[str, str]]:
@@ -987,8 +989,12 @@ class WarehouseEngine:
                 return rows_result(
                     [("database_description_item", "string"), ("database_description_value", "string")], rows
                 )
-            rel = self._existing(ctx, describe.target)
-            columns = self._columns(rel)
+            temp = describe.target[0] if len(describe.target) == 1 else None
+            if temp is not None and temp in ctx.session.temp_views:
+                rel, columns = self._temp_view(ctx, temp)
+            else:
+                rel = self._existing(ctx, describe.target)
+                columns = self._columns(rel)
             if describe.as_json:
                 return rows_result([("json_metadata", "string")], [(self._describe_json(rel, columns),)])
             if describe.column is not None:
@@ -1011,6 +1017,15 @@ class WarehouseEngine:
                 for key, value in self._detail_rows(rel):
                     out.append((key, value, ""))
             return rows_result([("col_name", "string"), ("data_type", "string"), ("comment", "string")], out)
+
+    def _temp_view(self, ctx: _Ctx, view: str) -> tuple[RelationInfo, list[tuple[str, str]]]:
+        """A session's temporary view as a relation (no catalog, no schema) and its columns."""
+        table = self._run(ctx, f"SELECT * FROM {_q(view)} LIMIT 0")
+        assert table is not None
+        now = self.clock.now()
+        rel = RelationInfo("", "", view, "VIEW", ctx.principal, now, ctx.principal, now, ctx.principal)
+        rel.provider, rel.view_text = None, ctx.session.temp_views[view]
+        return rel, [(f.name, databricks_type(f.type)) for f in table.schema]
 
     def _detail_rows(self, rel: RelationInfo) -> list[tuple[str, str]]:
         rows = [

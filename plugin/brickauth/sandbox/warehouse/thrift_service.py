@@ -140,7 +140,8 @@ class ThriftWarehouse:
             self.calls[method] += 1
         processor = TCLIService.Processor(_Handler(self, principal, warehouse_id))
         try:
-            processor.process(TBinaryProtocol.TBinaryProtocol(itrans), TBinaryProtocol.TBinaryProtocol(otrans))
+            iprot, oprot = TBinaryProtocol.TBinaryProtocol(itrans), TBinaryProtocol.TBinaryProtocol(otrans)
+            processor.process(iprot, oprot)
         except Exception as exc:  # undecodable request: answer a protocol error, keep serving
             log.debug("undecodable Thrift request: %s", exc)
             otrans = TTransport.TMemoryBuffer()

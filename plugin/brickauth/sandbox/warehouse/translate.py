@@ -152,6 +152,39 @@ _OWNER_RE = re.compile(
     r"(?P<owner>`(?:[^`]|``)+`|\S+)\s*$",
     re.I | re.S,
 )
+_STATEMENT_HEADS = {
+    "SELECT",
+    "WITH",
+    "VALUES",
+    "FROM",
+    "TABLE",
+    "(",
+    "CREATE",
+    "REPLACE",
+    "DROP",
+    "ALTER",
+    "INSERT",
+    "MERGE",
+    "UPDATE",
+    "DELETE",
+    "TRUNCATE",
+    "COMMENT",
+    "GRANT",
+    "REVOKE",
+    "BEGIN",
+    "COMMIT",
+    "ROLLBACK",
+    "EXPLAIN",
+    "COPY",
+    "DECLARE",
+    "EXECUTE",
+    "CALL",
+    "MSCK",
+    "LIST",
+    "GET",
+    "PUT",
+    "REMOVE",
+}
 _CREATE_CATALOG_RE = re.compile(r"CREATE\s+CATALOG\b", re.I)
 
 
@@ -178,7 +211,8 @@ def parse_statement(sql: str) -> Statement:
     text = strip_comments(sql)
     if not text:
         raise errors.parse_syntax_error("end of input", sql)
-    head = text.split(None, 1)[0].upper()
+    first = re.match(r"\(|[A-Za-z_]\w*", text)
+    head = first.group(0).upper() if first else text.split(None, 1)[0]
     if head == "SHOW":
         for kind, pattern in _SHOW_RE:
             m = pattern.match(text)
@@ -224,6 +258,8 @@ def parse_statement(sql: str) -> Statement:
         return AlterOwner("schema" if kind == "database" else kind, split_name(m.group("name")), owner)
     if _CREATE_CATALOG_RE.match(text):
         raise errors.unsupported("CREATE CATALOG (catalogs are set up through the sandbox controls)")
+    if head not in _STATEMENT_HEADS:  # Spark stops at the first word it cannot start a statement with
+        raise errors.parse_syntax_error(text.split(None, 1)[0], text)
     try:
         trees = [t for t in sqlglot.parse(text, read=DIALECT) if t is not None]
     except (ParseError, TokenError) as exc:

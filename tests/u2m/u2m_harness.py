@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 from typing import Any
 
 from brickauth.sandbox.core import Sandbox
+
+HERE = Path(__file__).parent
+STORE_TESTS = HERE.parent / "store"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 CONNECT = textwrap.dedent("""
     import os, sys
@@ -62,9 +73,16 @@ def keyring_entries(env: dict[str, str]) -> dict[str, str]:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
-def browser_pages(env: dict[str, str]) -> list[list[str]]:
+def browser_pages(env: dict[str, str], *, wait_for: int = 0, timeout: float = 60) -> list[list[str]]:
+    """What each browser run saw. ``wait_for=n`` waits until n runs have finished (the driver ends a
+    moment after brickauth got its answer)."""
     out = Path(env["BRICKAUTH_TEST_BROWSER_OUT"])
-    return [json.loads(p.read_text()) for p in sorted(out.glob("pages-*.json"))] if out.exists() else []
+    deadline = time.monotonic() + timeout
+    while True:
+        files = sorted(out.glob("pages-*.json")) if out.exists() else []
+        if len(files) >= wait_for or time.monotonic() > deadline:
+            return [json.loads(p.read_text()) for p in files]
+        time.sleep(0.1)  # polling the driver's output files
 
 
 def landing_text(env: dict[str, str], n: int = 1) -> str:
