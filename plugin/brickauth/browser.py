@@ -1,8 +1,9 @@
 """Opening the sign-in page, and telling whether this run may ask a person at all.
 
-``BRICKAUTH_BROWSER`` names a command that opens URLs (``%s`` is replaced by the URL, else the URL is
-appended), like Python's ``BROWSER``; it is also how tests drive a headless browser.
-``BRICKAUTH_NO_BROWSER=1`` (or ``--no-browser``) never opens one: device code / pasted redirect instead.
+The ``browser`` setting (``BRICKAUTH_BROWSER``) names a command that opens URLs (``%s`` is replaced by
+the URL, else the URL is appended), like Python's ``BROWSER``; it is also how tests drive a headless
+browser. The ``no_browser`` setting (``BRICKAUTH_NO_BROWSER=1``, ``--no-browser``) never opens one:
+device code / pasted redirect instead. Both are resolved by ``brickauth.settings`` and passed in here.
 """
 
 from __future__ import annotations
@@ -16,14 +17,11 @@ from collections.abc import Callable, Mapping
 
 log = logging.getLogger(__name__)
 
-BROWSER_ENV = "BRICKAUTH_BROWSER"
-NO_BROWSER_ENV = "BRICKAUTH_NO_BROWSER"
 # Environment variables set by CI systems: such runs never wait for a person.
 CI_ENV_VARS = (
     "CI", "GITHUB_ACTIONS", "TF_BUILD", "JENKINS_URL", "GITLAB_CI", "BUILDKITE", "CIRCLECI",
     "TEAMCITY_VERSION", "CODEBUILD_BUILD_ID", "BITBUCKET_BUILD_NUMBER", "DATABRICKS_RUNTIME_VERSION",
 )  # fmt: skip
-_TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
 Opener = Callable[[str], object]
@@ -55,13 +53,24 @@ def is_interactive(setting: bool | None = None, *, env: Mapping[str, str] | None
     return False, "no terminal is attached"
 
 
-def browser_available(no_browser: bool = False, *, env: Mapping[str, str] | None = None) -> tuple[bool, str]:
-    """Whether a browser can be opened here, and why not."""
+def split_command(command: str) -> list[str]:
+    """``command`` as program and arguments (shell quoting; Windows paths keep their backslashes).
+    Raises ``ValueError`` on unbalanced quotes or an empty command."""
+    args = shlex.split(command, posix=sys.platform != "win32")
+    if not args:
+        raise ValueError("empty command")
+    return args
+
+
+def browser_available(
+    no_browser: bool = False, *, command: str | None = None, env: Mapping[str, str] | None = None
+) -> tuple[bool, str]:
+    """Whether a browser can be opened here, and why not. ``command`` is the ``browser`` setting."""
     e = _env(env)
-    if no_browser or e.get(NO_BROWSER_ENV, "").strip().lower() in _TRUE:
+    if no_browser:
         return False, "no browser was requested"
-    if e.get(BROWSER_ENV, "").strip():
-        return True, f"{BROWSER_ENV} is set"
+    if command:
+        return True, "a browser command is configured"
     if sys.platform in ("win32", "darwin"):
         if e.get("SSH_CONNECTION") or e.get("SSH_TTY"):
             return False, "this is an SSH session"
@@ -73,15 +82,15 @@ def browser_available(no_browser: bool = False, *, env: Mapping[str, str] | None
     return False, "no display is available (DISPLAY/WAYLAND_DISPLAY unset)"
 
 
-def open_browser(url: str, *, opener: Opener | None = None, env: Mapping[str, str] | None = None) -> bool:
-    """Open ``url``; True when something was asked to open it. Never raises."""
+def open_browser(url: str, *, opener: Opener | None = None, command: str | None = None) -> bool:
+    """Open ``url`` with ``opener``, else the ``command`` (the ``browser`` setting), else the system's
+    browser; True when something was asked to open it. Never raises."""
     if opener is not None:
         opener(url)
         return True
-    command = _env(env).get(BROWSER_ENV, "").strip()
     try:
         if command:
-            args = shlex.split(command, posix=sys.platform != "win32")
+            args = split_command(command)
             if any("%s" in a for a in args):
                 args = [a.replace("%s", url) for a in args]
             else:

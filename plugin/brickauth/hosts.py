@@ -205,8 +205,23 @@ def normalize_authority_host(text: str) -> str:
     return f"https://{parts.netloc.lower()}"
 
 
+def cloud_of_authority_host(authority_host: str) -> Cloud | None:
+    """The Azure cloud whose workspaces use this Entra authority host (``https://login.chinacloudapi.cn``
+    -> ``azure-china``), or None for a host not in the table (a proxy, a test server)."""
+    hostname = urlsplit(authority_host if "://" in authority_host else "https://" + authority_host).hostname
+    for _, cloud, authority in _CLOUD_SUFFIXES:
+        if authority and urlsplit(authority).hostname == hostname:
+            return cloud
+    return None
+
+
 def is_known_authority_host(authority_host: str) -> bool:
     return (urlsplit(authority_host).hostname or "") in KNOWN_AUTHORITY_HOSTS
+
+
+def is_ip_address(text: str) -> bool:
+    """``127.0.0.1`` or ``::1`` (not a host name)."""
+    return _is_ip(text)
 
 
 def _is_ip(text: str) -> bool:

@@ -35,6 +35,7 @@ TokenStoreKind = Literal["auto", "keyring", "file", "memory"]
 AZURE_DATABRICKS_SCOPE = "2ff814a6-3304-4ab8-85cb-cd0e6f879c1d/.default"
 DATABRICKS_M2M_SCOPE = "all-apis"
 DEFAULT_TIMEOUT = 30.0
+DEFAULT_LOGIN_TIMEOUT = 120.0  # seconds to wait for a browser sign-in
 
 # Names people copy from other tools' docs, mapped to ours (profile ``auth_type`` or BRICKAUTH_AUTH_TYPE).
 AUTH_TYPE_ALIASES = {
@@ -88,6 +89,9 @@ _COMMON: dict[str, _Spec] = {
     "token_store": _Spec(("BRICKAUTH_TOKEN_STORE",)),
     "allow_plaintext_store": _Spec(("BRICKAUTH_ALLOW_PLAINTEXT_STORE",)),
     "interactive": _Spec(("BRICKAUTH_INTERACTIVE",)),
+    "login_timeout": _Spec(("BRICKAUTH_LOGIN_TIMEOUT",), ("login_timeout",)),
+    "no_browser": _Spec(("BRICKAUTH_NO_BROWSER",), ("no_browser",)),
+    "browser": _Spec(("BRICKAUTH_BROWSER",), ("browser",)),
     "timeout": _Spec(("BRICKAUTH_TIMEOUT",)),
     # REQUESTS_CA_BUNDLE wins inside requests anyway; we read it explicitly so every client agrees.
     "ca_bundle": _Spec(("BRICKAUTH_CA_BUNDLE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE")),
@@ -137,6 +141,9 @@ class Settings:
     token_store: TokenStoreKind = "auto"
     allow_plaintext_store: bool = False
     interactive: bool | None = None  # None: decide from the terminal
+    login_timeout: float = DEFAULT_LOGIN_TIMEOUT  # browser sign-in wait; device code: 5x this at most
+    no_browser: bool = False  # True: device code (Entra) / pasted redirect (Databricks), never a browser
+    browser: str | None = None  # command that opens a URL (%s = the URL); None: the system's browser
     timeout: float = DEFAULT_TIMEOUT
     ca_bundle: str | None = None  # None: certifi's bundle
     profile: str | None = None
@@ -168,7 +175,7 @@ class Settings:
             "auth_type", "host", "http_path", "client_id", "client_secret", "tenant_id", "authority_host",
             "client_certificate_path", "client_certificate_password", "federated_token_file", "scopes",
             "redirect_port", "login_hint", "token_store", "allow_plaintext_store", "interactive", "timeout",
-            "ca_bundle", "profile", "config_file",
+            "login_timeout", "no_browser", "browser", "ca_bundle", "profile", "config_file",
         ):  # fmt: skip
             source = self.source_of(name)
             if source is None:
@@ -191,17 +198,104 @@ def resolve_settings(
     require_host: bool = True,
 ) -> Settings:
     """Resolve and validate settings; raises ``ConfigurationError`` (one line) on bad input."""
+    settings = _resolve(explicit, env, config_file, require_host, _Report(collect=False)).settings
+    assert settings is not None  # every problem raised
+    for line in settings.describe():
+        log.debug("setting %s", line)
+    log.debug("auth type %s: %s", settings.auth_type, settings.auth_type_reason)
+    return settings
+
+
+@dataclass(frozen=True)
+class SettingProblem:
+    """One ``ConfigurationError`` found by ``check_settings`` and the setting it is about (None: the
+    input as a whole, e.g. a missing profile or an unknown keyword)."""
+
+    setting: str | None
+    error: ConfigurationError
+
+
+@dataclass(frozen=True)
+class SettingsCheck:
+    """What ``check_settings`` found: everything ``resolve_settings`` would raise, in its order."""
+
+    settings: Settings | None  # None when no auth type could be decided
+    host: WorkspaceHost | None
+    sources: Mapping[str, str]  # each setting found (valid or not) -> its source
+    problems: tuple[SettingProblem, ...]
+    profile: Mapping[str, str] = field(default_factory=dict)  # the profile's keys as read, for
+    # tools that look at keys brickauth does not use (e.g. warehouse_id); may hold secrets
+
+    @property
+    def errors(self) -> list[ConfigurationError]:
+        return [p.error for p in self.problems]
+
+
+def check_settings(
+    explicit: Mapping[str, Any] | None = None,
+    env: Mapping[str, str] | None = None,
+    config_file: str | os.PathLike[str] | None = None,
+    *,
+    require_host: bool = True,
+) -> SettingsCheck:
+    """Like ``resolve_settings``, but returns every problem instead of raising the first (for the
+    doctor). A setting that fails is left unset and the rest are still resolved and validated."""
+    return _resolve(explicit, env, config_file, require_host, _Report(collect=True))
+
+
+class _Report:
+    """Where a problem goes: raised at once (``resolve_settings``) or collected (``check_settings``)."""
+
+    def __init__(self, collect: bool) -> None:
+        self.collect = collect
+        self.problems: list[SettingProblem] = []
+
+    def __call__(self, err: ConfigurationError, setting: str | None = None) -> None:
+        if not self.collect:
+            raise err from None
+        self.problems.append(SettingProblem(setting, err))
+
+
+def _resolve(
+    explicit: Mapping[str, Any] | None,
+    env: Mapping[str, str] | None,
+    config_file: str | os.PathLike[str] | None,
+    require_host: bool,
+    report: _Report,
+) -> SettingsCheck:
     env = os.environ if env is None else env
-    given = _normalise_explicit(explicit or {})
-    profile_values, profile_label, cfg_path = _load_profile(given, env, config_file)
+    try:
+        given = _normalise_explicit(explicit or {})
+    except ConfigurationError as err:
+        report(err)
+        given = {k: v for k, v in (explicit or {}).items() if k in EXPLICIT_NAMES and v is not None}
+    try:
+        profile_values, profile_label, cfg_path = _load_profile(given, env, config_file)
+    except ConfigurationError as err:
+        report(err)
+        profile_values, profile_label, cfg_path = {}, None, None
     lookup = _Lookup(given, env, profile_values, profile_label)
 
-    host = _resolve_host(lookup, require_host)
-    auth_type, reason, auth_source = _resolve_auth_type(lookup, host)
+    def done(settings: Settings | None, sources: Mapping[str, str]) -> SettingsCheck:
+        return SettingsCheck(settings, host, MappingProxyType(dict(sources)), tuple(report.problems),
+                             MappingProxyType(dict(profile_values)))
+
+    try:
+        host = _resolve_host(lookup, require_host)
+    except ConfigurationError as err:
+        report(err, "authority_host" if err.code == "BA119" else "host")
+        host = None
+        lookup.invalid.add("host")
+    try:
+        auth_type, reason, auth_source = _resolve_auth_type(lookup, host)
+    except ConfigurationError as err:
+        report(err, "auth_type")
+        return done(None, {name: src for name in ("host", "auth_type")
+                           if (src := lookup.source(name, "databricks")) is not None})
     family = family_of(auth_type)
     values: dict[str, Any] = {}
     sources: dict[str, str] = {"auth_type": auth_source}
-    if host is not None:
+    if host is not None or "host" in lookup.invalid:
         sources["host"] = lookup.source("host", family) or ""
     if cfg_path is not None:
         sources["config_file"] = "default" if "config_file" not in given else "explicit"
@@ -220,12 +314,11 @@ def resolve_settings(
         values[name] = raw
         sources[name] = source
 
-    settings = _build(auth_type, reason, host, values, sources)
-    _validate_for_flow(settings, lookup)
-    for line in settings.describe():
-        log.debug("setting %s", line)
-    log.debug("auth type %s: %s", settings.auth_type, settings.auth_type_reason)
-    return settings
+    settings = _build(auth_type, reason, host, values, sources, report, lookup.invalid)
+    _validate_for_flow(settings, lookup, report)
+    if not sources.get("host"):
+        sources.pop("host", None)
+    return done(settings, sources)
 
 
 # -- lookups ---------------------------------------------------------------------------------------
@@ -247,6 +340,7 @@ class _Lookup:
         self.profile_label = profile_label
         self.meta_source: dict[str, str] = {}
         self.blank: list[str] = []  # sources that were set but blank
+        self.invalid: set[str] = set()  # settings set but invalid (already reported)
 
     def _spec(self, name: str, family: Family) -> _Spec:
         return _FAMILY[family][name] if name in ("client_id", "client_secret") else _COMMON[name]
@@ -517,47 +611,33 @@ def _bool(name: str, value: Any, source: str) -> bool:
 
 
 def _build(
-    auth_type: str, reason: str, host: WorkspaceHost | None, values: dict[str, Any], sources: dict[str, str]
+    auth_type: str,
+    reason: str,
+    host: WorkspaceHost | None,
+    values: dict[str, Any],
+    sources: dict[str, str],
+    report: _Report,
+    invalid: set[str],
 ) -> Settings:
     kw: dict[str, Any] = {}
     for name, value in values.items():
-        source = sources.get(name, "explicit")
-        if name in ("profile", "config_file"):
-            kw[name] = value
-        elif name in _SECRET_FIELDS:
-            kw[name] = Secret(_text(name, value, source))
-        elif name in ("allow_plaintext_store", "interactive"):
-            kw[name] = _bool(name, value, source)
-        elif name == "timeout":
-            kw[name] = _positive_float(name, value, source)
-        elif name == "redirect_port":
-            kw[name] = _port(name, value, source)
-        elif name == "scopes":
-            kw[name] = _scopes(name, value, source)
-        elif name == "token_store":
-            store = _text(name, value, source).lower()
-            if store not in ("auto", "keyring", "file", "memory"):
-                raise ConfigurationError(
-                    f"{_label(name, source)} must be auto, keyring, file or memory, not '{store}'.",
-                    fix=f"Set {_label(name, source)} to one of auto, keyring, file, memory.",
-                    code="BA163",
-                )
-            kw[name] = store
-        elif name == "authority_host":
-            kw[name] = normalize_authority_host(_text(name, value, source))
-        else:
-            kw[name] = _text(name, value, source)
+        try:
+            kw[name] = _typed(name, value, sources.get(name, "explicit"))
+        except ConfigurationError as err:
+            report(err, name)
+            invalid.add(name)
     if host is not None:
         kw["authority_host"] = host.entra_authority_host
         sources.setdefault("authority_host", f"detected from the host ({host.cloud})")
     if "ca_bundle" in kw and not Path(kw["ca_bundle"]).expanduser().is_file():
         label = _label("ca_bundle", sources["ca_bundle"])
-        raise ConfigurationError(
-            f"The CA bundle {kw['ca_bundle']} ({label}) does not exist.",
+        report(ConfigurationError(
+            f"The CA bundle {kw.pop('ca_bundle')} ({label}) does not exist.",
             fix=f"Point {label} at a PEM bundle file (system CAs plus your proxy's or private CA), "
             "or unset it.",
             code="BA170",
-        )
+        ), "ca_bundle")  # fmt: skip
+        invalid.add("ca_bundle")
     return Settings(
         auth_type=auth_type,
         host=host,
@@ -565,6 +645,36 @@ def _build(
         sources=MappingProxyType(dict(sources)),
         **kw,
     )
+
+
+def _typed(name: str, value: Any, source: str) -> Any:
+    """One setting's value, typed and checked."""
+    if name in ("profile", "config_file"):
+        return value
+    if name in _SECRET_FIELDS:
+        return Secret(_text(name, value, source))
+    if name in ("allow_plaintext_store", "interactive", "no_browser"):
+        return _bool(name, value, source)
+    if name in ("timeout", "login_timeout"):
+        return _positive_float(name, value, source)
+    if name == "browser":
+        return _command(name, value, source)
+    if name == "redirect_port":
+        return _port(name, value, source)
+    if name == "scopes":
+        return _scopes(name, value, source)
+    if name == "token_store":
+        store = _text(name, value, source).lower()
+        if store not in ("auto", "keyring", "file", "memory"):
+            raise ConfigurationError(
+                f"{_label(name, source)} must be auto, keyring, file or memory, not '{store}'.",
+                fix=f"Set {_label(name, source)} to one of auto, keyring, file, memory.",
+                code="BA163",
+            )
+        return store
+    if name == "authority_host":
+        return normalize_authority_host(_text(name, value, source))
+    return _text(name, value, source)
 
 
 def _positive_float(name: str, value: Any, source: str) -> float:
@@ -580,6 +690,28 @@ def _positive_float(name: str, value: Any, source: str) -> float:
             code="BA160",
         )
     return number
+
+
+def _command(name: str, value: Any, source: str) -> str:
+    """A command line (quotes allowed, unlike ``_text``) that splits into words."""
+    from brickauth.browser import split_command
+
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigurationError(
+            f"{_label(name, source)} must be a command line, e.g. 'firefox %s'.",
+            fix=f"Set {_label(name, source)} to the command that opens a URL, or unset it.",
+            code="BA164",
+        )
+    try:
+        split_command(value)
+    except ValueError:
+        raise ConfigurationError(
+            f"{_label(name, source)} cannot be split into a command (unbalanced quotes).",
+            fix=f"Quote the program path in {_label(name, source)} as in a shell, e.g. "
+            "'\"/path with spaces/browser\" %s'.",
+            code="BA164",
+        ) from None
+    return value.strip()
 
 
 def _port(name: str, value: Any, source: str) -> int:
@@ -627,37 +759,45 @@ def _missing(name: str, settings: Settings, lookup: _Lookup, needs: str) -> Conf
     )
 
 
-def _validate_for_flow(s: Settings, lookup: _Lookup) -> None:
+def _validate_for_flow(s: Settings, lookup: _Lookup, report: _Report) -> None:
     if s.family == "azure":
-        _validate_azure(s, lookup)
+        _validate_azure(s, lookup, report)
     else:
-        _validate_databricks(s, lookup)
+        _validate_databricks(s, lookup, report)
 
 
-def _validate_azure(s: Settings, lookup: _Lookup) -> None:
+def _need(name: str, s: Settings, lookup: _Lookup, needs: str, report: _Report) -> None:
+    if name not in lookup.invalid:  # set but invalid: reported already
+        report(_missing(name, s, lookup, needs), name)
+
+
+def _validate_azure(s: Settings, lookup: _Lookup, report: _Report) -> None:
     m2m = s.auth_type == "azure-m2m"
     if s.cloud in ("aws", "gcp"):
-        raise ConfigurationError(
+        report(ConfigurationError(
             f"{s.auth_type} uses Entra ID tokens, but {s.host} is a Databricks on {s.cloud.upper()} "
             "workspace, which does not accept them.",
             fix="Use databricks-m2m (DATABRICKS_CLIENT_ID/DATABRICKS_CLIENT_SECRET) or databricks-u2m.",
             code="BA148",
-        )
+        ), "auth_type")  # fmt: skip
+        return
     if s.tenant_id is None:
         if m2m:
-            raise _missing("tenant_id", s, lookup, "the Entra tenant id")
+            _need("tenant_id", s, lookup, "the Entra tenant id", report)
     else:
-        _validate_tenant(s.tenant_id, s.source_of("tenant_id") or "explicit", m2m)
+        problem = _tenant_problem(s.tenant_id, s.source_of("tenant_id") or "explicit", m2m)
+        if problem is not None:
+            report(problem, "tenant_id")
     if s.client_id is None:
         if m2m:
-            raise _missing("client_id", s, lookup, "the app registration's client id")
+            _need("client_id", s, lookup, "the app registration's client id", report)
     elif not _GUID.match(s.client_id):
         label = _label("client_id", s.source_of("client_id") or "explicit")
-        raise ConfigurationError(
+        report(ConfigurationError(
             f"{label} '{s.client_id}' is not an Entra application (client) id.",
             fix=f"Set {label} to the Application (client) ID GUID from the app registration's Overview page.",
             code="BA133",
-        )
+        ), "client_id")  # fmt: skip
     if not m2m:
         return
     kinds = [
@@ -666,27 +806,38 @@ def _validate_azure(s: Settings, lookup: _Lookup) -> None:
         if s.source_of(name) is not None
     ]
     if not kinds:
-        raise ConfigurationError(
+        report(ConfigurationError(
             "azure-m2m needs a credential: a client secret, a certificate or a federated token file.",
             fix="Set AZURE_CLIENT_SECRET, AZURE_CLIENT_CERTIFICATE_PATH or AZURE_FEDERATED_TOKEN_FILE.",
             code="BA134",
-        )
+        ), "client_secret")  # fmt: skip
+        return
     ranked = sorted(kinds, key=lambda kv: _layer_rank(kv[1] or ""))
     if len(ranked) > 1 and _layer_rank(ranked[0][1] or "") == _layer_rank(ranked[1][1] or ""):
         a, b = ranked[0], ranked[1]
-        raise ConfigurationError(
+        report(ConfigurationError(
             f"azure-m2m has two credentials at once: {_label(a[0], a[1] or '')} and "
             f"{_label(b[0], b[1] or '')}.",
             fix=f"Unset one of {_label(a[0], a[1] or '')} and {_label(b[0], b[1] or '')}.",
             code="BA147",
-        )
+        ), a[0])  # fmt: skip
+        return
     chosen = ranked[0][0]
-    if chosen == "client_secret" and s.client_secret is not None:
-        _validate_entra_secret(s)
-    elif chosen == "client_certificate_path" and s.client_certificate_path is not None:
-        check_certificate(s.client_certificate_path, s.client_certificate_password, s.source_of(chosen) or "")
-    elif chosen == "federated_token_file" and s.federated_token_file is not None:
-        check_federated_token_file(s.federated_token_file, s.source_of(chosen) or "")
+    try:
+        if chosen == "client_secret" and s.client_secret is not None:
+            problem = secret_shape_problem(
+                s.client_secret.reveal(), sent_to="azure", label=_label("client_secret", s.source_of(
+                    "client_secret") or "explicit"), client_id=s.client_id)  # fmt: skip
+            if problem is not None:
+                raise problem
+        elif chosen == "client_certificate_path" and s.client_certificate_path is not None:
+            check_certificate(
+                s.client_certificate_path, s.client_certificate_password, s.source_of(chosen) or ""
+            )
+        elif chosen == "federated_token_file" and s.federated_token_file is not None:
+            check_federated_token_file(s.federated_token_file, s.source_of(chosen) or "")
+    except ConfigurationError as err:
+        report(err, chosen)
 
 
 def azure_credential_kind(s: Settings) -> str:
@@ -701,72 +852,75 @@ def _layer_rank(source: str) -> int:
     return 0 if source == "explicit" else 1 if source.startswith("env:") else 2
 
 
-def _validate_tenant(tenant: str, source: str, m2m: bool) -> None:
+def _tenant_problem(tenant: str, source: str, m2m: bool) -> ConfigurationError | None:
     label = _label("tenant_id", source)
     lowered = tenant.lower()
     if lowered in ("common", "organizations", "consumers"):
         if m2m:
-            raise ConfigurationError(
+            return ConfigurationError(
                 f"{label} is '{tenant}', but service principals sign in to one specific tenant.",
                 fix=f"Set {label} to the Directory (tenant) ID GUID from the app registration's "
                 "Overview page.",
                 code="BA132",
             )
-        return
+        return None
     if _GUID.match(tenant) or _TENANT_DOMAIN.match(tenant):
-        return
-    raise ConfigurationError(
+        return None
+    return ConfigurationError(
         f"{label} '{tenant}' is neither a tenant GUID nor a domain name.",
         fix=f"Set {label} to the Directory (tenant) ID GUID (or the domain, e.g. contoso.onmicrosoft.com).",
         code="BA131",
     )
 
 
-def _validate_entra_secret(s: Settings) -> None:
-    assert s.client_secret is not None
-    value = s.client_secret.reveal()
-    label = _label("client_secret", s.source_of("client_secret") or "explicit")
-    if s.client_id is not None and value == s.client_id:
-        raise ConfigurationError(
-            f"{label} equals the client id.",
-            fix=f"Set {label} to the client secret's value, not the application id.",
-            code="BA138",
-        )
-    if _GUID.match(value):
-        raise ConfigurationError(
-            f"{label} looks like a secret ID (a GUID), not a secret value.",
-            fix="In the app registration's Certificates & secrets page, copy the secret's Value column "
-            "(shown once at creation; create a new secret if it is hidden).",
-            code="BA135",
-        )
-    if _DATABRICKS_SECRET.match(value):
-        raise ConfigurationError(
-            f"{label} is a Databricks OAuth secret (starts with 'dose'), but azure-m2m sends it to Entra ID.",
-            fix="Use auth_type databricks-m2m with DATABRICKS_CLIENT_ID/DATABRICKS_CLIENT_SECRET, or set "
-            f"{label} to the Entra client secret value.",
-            code="BA136",
-        )
+def looks_like_databricks_secret(value: str) -> bool:
+    """A Databricks OAuth secret: ``dose`` and hex."""
+    return bool(_DATABRICKS_SECRET.match(value.strip()))
 
 
-def _validate_databricks(s: Settings, lookup: _Lookup) -> None:
-    if s.host is None:
-        raise _missing("host", s, lookup, "the workspace host")
-    if s.auth_type != "databricks-m2m":
-        return
-    if s.client_id is None:
-        raise _missing("client_id", s, lookup, "the service principal's client (application) id")
-    if s.client_secret is None:
-        raise _missing("client_secret", s, lookup, "a Databricks OAuth secret")
-    value = s.client_secret.reveal()
-    label = _label("client_secret", s.source_of("client_secret") or "explicit")
-    if value == s.client_id:
-        raise ConfigurationError(
+def looks_like_entra_secret(value: str) -> bool:
+    """An Entra ID client secret value (``abc8Q~...``)."""
+    return bool(_ENTRA_SECRET.match(value.strip()))
+
+
+def secret_shape_problem(
+    value: str, *, sent_to: Family, label: str = "client_secret", client_id: str | None = None
+) -> ConfigurationError | None:
+    """What is wrong with a client secret's shape for where it is sent (``azure``: Entra ID,
+    ``databricks``: the workspace's OAuth server), or None: the client id pasted for it, a secret ID
+    (a GUID) instead of its value, a Databricks ``dose`` secret sent to Entra, an Entra secret sent
+    to Databricks. The one place these shapes are checked (settings validation and the doctor)."""
+    if sent_to == "azure":
+        if client_id is not None and value == client_id:
+            return ConfigurationError(
+                f"{label} equals the client id.",
+                fix=f"Set {label} to the client secret's value, not the application id.",
+                code="BA138",
+            )
+        if _GUID.match(value):
+            return ConfigurationError(
+                f"{label} looks like a secret ID (a GUID), not a secret value.",
+                fix="In the app registration's Certificates & secrets page, copy the secret's Value column "
+                "(shown once at creation; create a new secret if it is hidden).",
+                code="BA135",
+            )
+        if _DATABRICKS_SECRET.match(value):
+            return ConfigurationError(
+                f"{label} is a Databricks OAuth secret (starts with 'dose'), but azure-m2m sends it to "
+                "Entra ID.",
+                fix="Use auth_type databricks-m2m with DATABRICKS_CLIENT_ID/DATABRICKS_CLIENT_SECRET, or set "
+                f"{label} to the Entra client secret value.",
+                code="BA136",
+            )
+        return None
+    if value == client_id:
+        return ConfigurationError(
             f"{label} equals the client id.",
             fix=f"Set {label} to the OAuth secret value (starts with 'dose').",
             code="BA138",
         )
     if _ENTRA_SECRET.match(value):
-        raise ConfigurationError(
+        return ConfigurationError(
             f"{label} looks like an Entra ID client secret, but databricks-m2m sends it to the workspace's "
             "OAuth endpoint.",
             fix="Use auth_type azure-m2m with AZURE_TENANT_ID/AZURE_CLIENT_ID/AZURE_CLIENT_SECRET, "
@@ -775,12 +929,32 @@ def _validate_databricks(s: Settings, lookup: _Lookup) -> None:
             code="BA137",
         )
     if _GUID.match(value):
-        raise ConfigurationError(
+        return ConfigurationError(
             f"{label} is a GUID: an application or secret ID, not a Databricks OAuth secret value.",
             fix="Set it to the OAuth secret value (starts with 'dose'), shown once when the secret "
             "is created.",
             code="BA135",
         )
+    return None
+
+
+def _validate_databricks(s: Settings, lookup: _Lookup, report: _Report) -> None:
+    if s.host is None:
+        _need("host", s, lookup, "the workspace host", report)
+        return
+    if s.auth_type != "databricks-m2m":
+        return
+    if s.client_id is None:
+        _need("client_id", s, lookup, "the service principal's client (application) id", report)
+    if s.client_secret is None:
+        _need("client_secret", s, lookup, "a Databricks OAuth secret", report)
+        return
+    label = _label("client_secret", s.source_of("client_secret") or "explicit")
+    problem = secret_shape_problem(
+        s.client_secret.reveal(), sent_to="databricks", label=label, client_id=s.client_id
+    )
+    if problem is not None:
+        report(problem, "client_secret")
 
 
 # -- credential files ------------------------------------------------------------------------------

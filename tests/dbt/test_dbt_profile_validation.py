@@ -74,8 +74,8 @@ BAD_PROFILES = [
         base(auth_type="oauth"), "BA120", "Unknown auth_type 'oauth'", id="dbt-databricks-auth-type"
     ),
     pytest.param(base(auth_type="azure-m2n"), "BA120", "azure-m2m", id="auth-type-typo"),
-    pytest.param(base(host=None), "BA182", "Profile key `host` is missing", id="missing-host"),
-    pytest.param(base(host=""), "BA182", "Profile key `host` is missing", id="blank-host"),
+    pytest.param(base(host=None), "BA173", "Profile key `host` is missing", id="missing-host"),
+    pytest.param(base(host=""), "BA173", "Profile key `host` is missing", id="blank-host"),
     pytest.param(
         base(host="https://accounts.azuredatabricks.net"), "BA114", "account console", id="account-console"
     ),
@@ -100,12 +100,12 @@ BAD_PROFILES = [
         id="certificate-missing",
     ),
     pytest.param(base(redirect_port="eighty"), "BA161", "port", id="redirect-port-text"),
-    pytest.param(base(token="dapi" + "0" * 32), "BA183", "`token`", id="pat-token-key"),
+    pytest.param(base(token="dapi" + "0" * 32), "BA174", "`token`", id="pat-token-key"),
     pytest.param(
-        base(azure_client_secret=CANARY), "BA183", "`azure_client_secret`", id="dbt-databricks-azure-key"
+        base(azure_client_secret=CANARY), "BA174", "`azure_client_secret`", id="dbt-databricks-azure-key"
     ),
-    pytest.param(base(client_secert=CANARY), "BA185", "`client_secret`", id="typo-key-suggests"),
-    pytest.param(base(connection_parameters={"use_kernel": True}), "BA187", "use_kernel", id="use-kernel"),
+    pytest.param(base(client_secert=CANARY), "BA175", "`client_secret`", id="typo-key-suggests"),
+    pytest.param(base(connection_parameters={"use_kernel": True}), "BA176", "use_kernel", id="use-kernel"),
     pytest.param(base(token_store="vault"), "BA163", "token_store", id="unknown-token-store"),
 ]
 

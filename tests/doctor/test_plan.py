@@ -105,7 +105,7 @@ def test_databrickscfg_profile(tmp_path: Path) -> None:
     plan = build_plan(raw)
     assert (plan.auth_type, plan.http_path) == ("databricks-m2m", "/sql/1.0/warehouses/1234567890abcdef")
     assert raw.sources["databricks_client_secret"] == "config:.databrickscfg[ci].client_secret"
-    with pytest.raises(ConfigurationError, match="profile 'nope' is not in"):
+    with pytest.raises(ConfigurationError, match=r"(?i)profile 'nope' .*is not in"):
         gather({}, env={}, config_file=cfg, config_profile="nope")
 
 

@@ -1,8 +1,9 @@
-"""The test-side "open browser" hook: ``BRICKAUTH_BROWSER="python drive_browser.py %s"``.
+"""The test-side "open browser" hook: ``BRICKAUTH_BROWSER="python drive_browser.py %s"``, or
+``python drive_browser.py <device login page> <user code>`` for an Entra device code sign-in.
 
 Plays the user in a real headless Chromium (Debian's, through Playwright): fills the sandbox's Entra
-sign-in and consent pages or the workspace's OIDC sign-in page, then waits for brickauth's landing
-page, saves a screenshot and its text. Reads:
+device code, sign-in and consent pages or the workspace's OIDC sign-in page, then waits for brickauth's
+landing page (or Entra's device sign-in done/declined page), saves a screenshot and its text. Reads:
   BRICKAUTH_TEST_BROWSER_USER / _PASSWORD   who signs in
   BRICKAUTH_TEST_BROWSER_CONSENT            accept (default) or cancel
   BRICKAUTH_TEST_BROWSER_OUT                folder for landing-N.png / landing-N.txt / pages-N.json
@@ -20,10 +21,12 @@ from playwright.sync_api import sync_playwright
 
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
          "--no-first-run", "--disable-sync"]
-KNOWN = "main.ok, main.fail, #i0116, #consentForm, #username, #debugDetails, #deviceForm"
+KNOWN = "main.ok, main.fail, #i0116, #consentForm, #username, #debugDetails, #deviceForm, #deviceDone, " \
+    "#deviceDeclined"
+LAST = {"main.ok, main.fail": "landing", "#deviceDone": "device-done", "#deviceDeclined": "device-declined"}
 
 
-def main(url: str) -> int:
+def main(url: str, device_code: str = "") -> int:
     out = Path(os.environ["BRICKAUTH_TEST_BROWSER_OUT"])
     out.mkdir(parents=True, exist_ok=True)
     n = len(list(out.glob("pages-*.json"))) + 1
@@ -41,10 +44,16 @@ def main(url: str) -> int:
             for _ in range(10):
                 # the next page we know (form_post pages submit themselves and pass by)
                 page.wait_for_selector(KNOWN, state="attached")
-                if page.locator("main.ok, main.fail").count():  # brickauth's landing page
-                    seen.append("landing")
+                last = [name for selector, name in LAST.items() if page.locator(selector).count()]
+                if last:  # brickauth's landing page, or Entra's "you may close this window"
+                    seen.append(last[0])
                     break
-                if page.locator("#i0116").count():  # Entra sign-in
+                if page.locator("#deviceForm").count() and "entra-device-code" not in seen:
+                    seen.append("entra-device-code")
+                    page.fill("#otc", device_code)
+                    with page.expect_navigation():
+                        page.click("#idSIButton9")
+                elif page.locator("#i0116").count():  # Entra sign-in
                     seen.append("entra-sign-in")
                     page.fill("#i0116", user)
                     page.fill("#i0118", password)
@@ -72,4 +81,4 @@ def main(url: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1]))
+    sys.exit(main(*sys.argv[1:3]))

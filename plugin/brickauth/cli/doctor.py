@@ -47,6 +47,11 @@ def configure(subparsers: Any) -> None:
     doctor.add_argument("--timeout", type=float, default=5.0, help="seconds per network step (default 5)")
     doctor.add_argument("--deadline", type=float, default=20.0, help="seconds for the whole run (default 20)")
     doctor.add_argument("--json", action="store_true", help="print the report as JSON (docs/doctor-json.md)")
+    doctor.add_argument(
+        "--refresh",
+        action="store_true",
+        help="U2M: refresh the cached sign-in even if its access token is still valid (never a browser)",
+    )
     doctor.set_defaults(func=run_doctor)
 
     sub = doctor.add_subparsers(dest="doctor_command", metavar="explain")
@@ -111,8 +116,7 @@ def run_doctor(args: argparse.Namespace) -> int:
         "ca_bundle": args.ca_bundle,
     }
     if args.client_id:
-        kind = "databricks" if (args.auth_type or "").startswith("databricks") else "azure"
-        explicit[f"{kind}_client_id"] = args.client_id
+        explicit["client_id"] = args.client_id
     try:
         raw = gather(
             {k: v for k, v in explicit.items() if v},
@@ -138,6 +142,7 @@ def run_doctor(args: argparse.Namespace) -> int:
             deadline=args.deadline,
             on_start=display.start if display else None,
             on_finding=display.finding if display else None,
+            refresh=args.refresh,
         )
     finally:
         if display:

@@ -31,9 +31,14 @@ def configure(subparsers: Any) -> None:
     _add_target_args(login, u2m_only=True)
     login.add_argument("--redirect-port", type=int, help="loopback redirect port (databricks-u2m default "
                        "8020; azure-u2m default: any free port)")
-    login.add_argument("--no-browser", action="store_true",
-                       help="no browser: device code (Entra) or paste the redirect URL (Databricks)")
-    login.add_argument("--timeout", type=float, help="seconds to wait for the browser sign-in (default 120)")
+    login.add_argument("--no-browser", action="store_true", default=None,
+                       help="no browser: device code (Entra) or paste the redirect URL (Databricks); "
+                       "default: BRICKAUTH_NO_BROWSER")
+    login.add_argument("--browser", help="command that opens the sign-in URL, %%s = the URL "
+                       "(default: BRICKAUTH_BROWSER, else the system's browser)")
+    login.add_argument("--timeout", type=float, dest="login_timeout",
+                       help="seconds to wait for the browser sign-in (default: BRICKAUTH_LOGIN_TIMEOUT "
+                       "or 120; device code: 5 x this)")
     login.set_defaults(func=cmd_login)
 
     logout = subparsers.add_parser("logout", help="forget a saved sign-in (or --all of them)")
@@ -55,7 +60,8 @@ def configure(subparsers: Any) -> None:
 
 def _explicit(args: argparse.Namespace, **extra: Any) -> dict[str, Any]:
     explicit: dict[str, Any] = {}
-    for name in ("host", "profile", "auth_type", "client_id", "tenant_id", "login_hint", "redirect_port"):
+    for name in ("host", "profile", "auth_type", "client_id", "tenant_id", "login_hint", "redirect_port",
+                 "no_browser", "browser", "login_timeout"):
         value = getattr(args, name, None)
         if value is not None:
             explicit[name] = value
@@ -63,7 +69,7 @@ def _explicit(args: argparse.Namespace, **extra: Any) -> dict[str, Any]:
     return explicit
 
 
-def _u2m_source(args: argparse.Namespace, **kwargs: Any) -> Any:
+def _u2m_source(args: argparse.Namespace) -> Any:
     from brickauth.errors import ConfigurationError
     from brickauth.provider import load_source_class
     from brickauth.settings import resolve_settings
@@ -76,11 +82,11 @@ def _u2m_source(args: argparse.Namespace, **kwargs: Any) -> Any:
             fix="pass --auth-type azure-u2m or --auth-type databricks-u2m.",
             code="BA199",
         )
-    return load_source_class(settings.auth_type)(settings, **kwargs)
+    return load_source_class(settings.auth_type)(settings)
 
 
 def cmd_login(args: argparse.Namespace) -> int:
-    source = _u2m_source(args, no_browser=args.no_browser, login_timeout=args.timeout)
+    source = _u2m_source(args)
     result = source.login()
     left = result.token.expires_at - time.time()
     print(f"Signed in as {result.account or 'your account'} for {source.target()} ({source.flow}). "

@@ -26,6 +26,7 @@ def diagnose(
     step_timeout: float = 5.0,
     deadline: float = 20.0,
     clock: Clock | None = None,
+    refresh: bool = False,
     **source_options: Any,
 ) -> tuple[Plan, list[Finding]]:
     """Run every check without display; returns the plan and the findings (for scripts and tests)."""
@@ -35,7 +36,9 @@ def diagnose(
     from brickauth.doctor.sources import gather
 
     plan = build_plan(gather(explicit or {}, env=env, **source_options))
-    findings = run_checks(plan, step_timeout=step_timeout, deadline=deadline, clock=clock or SYSTEM_CLOCK)
+    findings = run_checks(
+        plan, step_timeout=step_timeout, deadline=deadline, clock=clock or SYSTEM_CLOCK, refresh=refresh
+    )
     return plan, findings
 
 

@@ -18,8 +18,9 @@ from typing import Any, Literal
 
 from brickauth.clock import SYSTEM_CLOCK, Clock
 from brickauth.doctor.knowledge import KnowledgeBase, load
-from brickauth.doctor.plan import AZURE_DATABRICKS_RESOURCE, GUID_RE, Plan, Problem, is_ip
+from brickauth.doctor.plan import AZURE_DATABRICKS_RESOURCE, Plan, Problem
 from brickauth.doctor.redact import Redactor
+from brickauth.hosts import is_ip_address
 from brickauth.token import decode_jwt_claims
 
 Status = Literal["ok", "warn", "fail", "skip"]
@@ -73,6 +74,7 @@ class Context:
     clock: Clock
     step_timeout: float
     state: dict[str, Any] = field(default_factory=dict)
+    refresh: bool = False  # U2M: refresh the cached sign-in even when its access token is fresh
 
     # --- HTTP helpers (requests imported lazily: CLI modules stay light) ---------------------------
     def session(self) -> Any:
@@ -116,6 +118,15 @@ class Context:
                 "fail", f"{what}: AADSTS{unknown[0].aadsts} (not in brickauth's knowledge base): {excerpt}"
             )
         return Outcome("fail", f"{what}: {excerpt or first}", fallback)
+
+
+def _is_guid(text: str) -> bool:
+    import uuid
+
+    try:
+        return str(uuid.UUID(text)) == text.lower()
+    except ValueError:
+        return False
 
 
 def _one_line(text: str, width: int) -> str:
@@ -192,7 +203,7 @@ def check_dns(ctx: Context) -> Outcome:
         if proxy:
             lines.append(f"{role} {host}: through proxy {Redactor()(proxy)}")
             continue
-        if is_ip(host):
+        if is_ip_address(host):
             lines.append(f"{role} {host}: an IP address")
             continue
         try:
@@ -413,17 +424,10 @@ def _certificate_token(ctx: Context) -> Outcome:
 
 
 def _cached_u2m_token(ctx: Context) -> Outcome:
-    """U2M needs a prior `brickauth login`; doctor never opens a browser."""
-    from brickauth.doctor import u2m
+    """U2M needs a prior `brickauth login`; doctor reads the token store and never opens a browser."""
+    from brickauth.doctor.u2m import cached_sign_in
 
-    cached = u2m.cached_token(ctx.plan)
-    if cached:
-        ctx.redact.add(cached)
-        ctx.state["token"] = cached
-        return Outcome("ok", "cached sign-in (BRICKAUTH_DOCTOR_ACCESS_TOKEN)")
-    return Outcome(
-        "fail", f"no cached sign-in for {ctx.plan.hostname} ({ctx.plan.auth_type})", "store.not_signed_in"
-    )
+    return cached_sign_in(ctx)
 
 
 def check_claims(ctx: Context) -> Outcome:
@@ -469,7 +473,7 @@ def check_claims(ctx: Context) -> Outcome:
                 details={"claims": shown},
             )
         tid = claims.get("tid")
-        if tid and plan.tenant_id and GUID_RE.match(plan.tenant_id) and tid.lower() != plan.tenant_id.lower():
+        if tid and plan.tenant_id and _is_guid(plan.tenant_id) and tid.lower() != plan.tenant_id.lower():
             return Outcome(
                 "warn",
                 f"token tenant {tid} differs from the configured tenant {plan.tenant_id}",
@@ -671,29 +675,89 @@ def check_table_owners(ctx: Context) -> Outcome:
 # Token store
 
 
-def check_store(ctx: Context) -> Outcome:
+PROBE_KEY_AUTHORITY = "https://brickauth-doctor.invalid"
+
+
+def check_store(ctx: Context) -> list[Outcome]:
+    """The token store the library would use: keyring backend, entry size limit, a bounded read and
+    write, and the cross-process lock (each keyring call and the lock wait bounded)."""
+    from brickauth.errors import TokenStoreError
+    from brickauth.store import StoreKey
+    from brickauth.store.keyring_store import KeyringStore
+
+    plan = ctx.plan
+    needed = plan.is_u2m
+    settings = plan.settings
+    mode = settings.token_store if settings else "auto"
+    bound = max(min(ctx.step_timeout / 4, 3.0), 0.05)
+    outcomes: list[Outcome] = []
+    if mode in ("file", "memory"):
+        outcomes.append(Outcome("ok", f"token store: {mode} (BRICKAUTH_TOKEN_STORE); keyring not used"))
+        store: Any = None
+    else:
+        try:
+            store = KeyringStore(timeout=bound)
+        except TokenStoreError as err:
+            if err.code == "BA401":  # finding the backend hung
+                return [Outcome("fail", f"{err.message}", "store.keyring_locked")]
+            import logging
+
+            from brickauth.store import open_store
+
+            store_log = logging.getLogger("brickauth.store")
+            level = store_log.level
+            store_log.setLevel(logging.ERROR)  # its fallback warning is this finding
+            try:
+                fallback = open_store(
+                    settings.token_store if settings else None,
+                    allow_plaintext=(settings.allow_plaintext_store or None) if settings else None,
+                ) if mode == "auto" else None  # fmt: skip
+            finally:
+                store_log.setLevel(level)
+            where = f"; sign-ins are kept in {fallback.name}" if fallback is not None else ""
+            outcomes.append(Outcome(
+                "warn" if needed else "ok",
+                f"no usable keyring backend ({err.message.split('(', 1)[-1].rstrip(').')}){where}"
+                + ("" if needed else ": not needed for M2M"),
+                "store.no_keyring_backend" if needed else None,
+            ))  # fmt: skip
+            store = fallback
+        else:
+            try:
+                store.load(StoreKey(PROBE_KEY_AUTHORITY, "doctor-probe", flow="doctor"))  # a bounded read
+                store.probe()  # a bounded write of a long entry: shows a size limit
+            except TokenStoreError as err:
+                cause = "store.keyring_locked" if err.code == "BA401" else None
+                return [ctx.refusal(f"keyring {store.name} failed", str(err), cause)]
+            chunk = store.chunk_size
+            limit = (f"entries over {chunk} characters are split into chunks" if chunk
+                     else "no entry size limit met")  # fmt: skip
+            outcomes.append(Outcome(
+                "ok", f"{store.name} answers a read and a write within {bound:g} s; {limit}",
+                details={"backend": store.name, "chunk_size": chunk, "bound_s": bound},
+            ))  # fmt: skip
+    outcomes.append(_check_lock(ctx, store, bound))
+    return outcomes
+
+
+def _check_lock(ctx: Context, store: Any, bound: float) -> Outcome:
+    """Take and release the cross-process lock sign-in and refresh hold (the plan's U2M key)."""
+    from brickauth.errors import TokenStoreError
+    from brickauth.store import StoreKey
+    from brickauth.store.base import FileLocks
+
+    key = StoreKey(PROBE_KEY_AUTHORITY, "doctor-probe", flow="doctor")
+    if ctx.plan.is_u2m and ctx.plan.settings is not None:
+        from brickauth.doctor.u2m import u2m_source
+
+        key = u2m_source(ctx).key
+    locks = store if store is not None else FileLocks()
     try:
-        import keyring
-        from keyring.errors import KeyringError
-    except ImportError:  # pragma: no cover
-        return Outcome("skip", "keyring is not installed")
-    backend = keyring.get_keyring()
-    name = f"{type(backend).__module__}.{type(backend).__name__}"
-    needed = ctx.plan.is_u2m
-    if "fail" in name.lower() or "null" in name.lower():
-        return Outcome(
-            "warn" if needed else "ok",
-            f"no keyring backend ({name})" + ("" if needed else ": not needed for M2M"),
-            "store.no_keyring_backend" if needed else None,
-        )
-    try:
-        keyring.get_password("brickauth-doctor", "probe")  # a read: answers fast unless locked
-    except KeyringError as exc:
-        return ctx.refusal(
-            f"keyring {name} refused a read", f"{type(exc).__name__}: {exc}", "store.keyring_locked"
-        )
-    limit = " (entries above ~1280 characters are split)" if "Windows" in name else ""
-    return Outcome("ok", f"keyring backend {name} answers{limit}")
+        with locks.lock(key, timeout=bound):
+            pass
+    except TokenStoreError as err:
+        return Outcome("fail", err.message, "store.lock_held")
+    return Outcome("ok", f"cross-process lock taken and released within {bound:g} s")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -781,7 +845,7 @@ CHECKS: tuple[Check, ...] = (
         target="workspace",
         skip_if=lambda ctx: None if ctx.plan.schema else "no dbt schema",
     ),
-    Check("store.keyring", "Token store (keyring)", check_store, target="keyring"),
+    Check("store.keyring", "Token store (keyring, lock)", check_store, target="keyring"),
 )
 
 _HANG_CAUSE = {
@@ -840,12 +904,13 @@ def run_checks(
     deadline: float = DEFAULT_DEADLINE,
     on_start: Callable[[Check], None] | None = None,
     on_finding: Callable[[Finding], None] | None = None,
+    refresh: bool = False,
 ) -> list[Finding]:
     kb = kb or load()
     redact = redactor or Redactor(plan.secrets())
     for secret in plan.secrets():
         redact.add(secret)
-    ctx = Context(plan, kb, redact, clock, step_timeout)
+    ctx = Context(plan, kb, redact, clock, step_timeout, refresh=refresh)
     started = clock.monotonic()
     worst: dict[str, Status] = {}
     findings: list[Finding] = []

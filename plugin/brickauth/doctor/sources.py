@@ -1,12 +1,14 @@
 """Where doctor's settings come from: flags, environment, a ~/.databrickscfg profile, or a dbt target.
 
-Doctor reads raw values and records the source of each (``"env:AZURE_CLIENT_ID"``) instead of
-validating them on the way in: a malformed value is something to diagnose, not a reason to stop.
+Flags and a dbt target become the explicit layer of ``brickauth.settings.check_settings``, which reads
+the environment and the profile exactly as the library does and returns every problem instead of the
+first: a malformed value is something to diagnose, not a reason to stop. Doctor adds only what the
+library does not read: a personal access token (``DATABRICKS_TOKEN``), ``warehouse_id`` and the dbt
+target's catalog and schema.
 """
 
 from __future__ import annotations
 
-import configparser
 import os
 import re
 from collections.abc import Mapping
@@ -16,93 +18,69 @@ from typing import Any
 
 from brickauth.errors import ConfigurationError
 from brickauth.secret import Secret
+from brickauth.settings import EXPLICIT_NAMES, SettingsCheck, check_settings, family_of
 
-SECRET_FIELDS = ("client_secret", "token")
+# Settings brickauth itself does not read, that doctor looks at.
+EXTRA_NAMES = ("token", "warehouse_id", "catalog", "schema")
+# Problems that stop doctor before any check (exit 2): the input cannot be read as asked.
+USAGE_CODES = frozenset({"BA121", "BA150", "BA151"})
+MISSING_CONFIG_FILE = "BA152"  # --config-file that does not exist: read as "no profile"
 
-# setting -> environment variables, first set wins (the names clients already read).
-ENV_NAMES: dict[str, tuple[str, ...]] = {
-    "host": ("DATABRICKS_HOST",),
-    "http_path": ("DATABRICKS_HTTP_PATH", "BRICKAUTH_HTTP_PATH"),
-    "auth_type": ("BRICKAUTH_AUTH_TYPE", "DATABRICKS_AUTH_TYPE"),
-    "tenant_id": ("AZURE_TENANT_ID", "ARM_TENANT_ID"),
-    "azure_client_id": ("AZURE_CLIENT_ID", "ARM_CLIENT_ID"),
-    "azure_client_secret": ("AZURE_CLIENT_SECRET", "ARM_CLIENT_SECRET"),
-    "databricks_client_id": ("DATABRICKS_CLIENT_ID",),
-    "databricks_client_secret": ("DATABRICKS_CLIENT_SECRET",),
-    "token": ("DATABRICKS_TOKEN",),
-    "authority_host": ("AZURE_AUTHORITY_HOST",),
-    "client_certificate_path": ("AZURE_CLIENT_CERTIFICATE_PATH", "ARM_CLIENT_CERTIFICATE_PATH"),
-    "federated_token_file": ("AZURE_FEDERATED_TOKEN_FILE",),
-    "ca_bundle": ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE"),
-}
-RAW_SECRET_FIELDS = ("azure_client_secret", "databricks_client_secret", "token")
-
-# ~/.databrickscfg keys -> raw setting names.
-CFG_KEYS = {
-    "host": "host",
-    "http_path": "http_path",
-    "warehouse_id": "warehouse_id",
-    "auth_type": "auth_type",
-    "azure_tenant_id": "tenant_id",
-    "azure_client_id": "azure_client_id",
-    "azure_client_secret": "azure_client_secret",
-    "client_id": "databricks_client_id",
-    "client_secret": "databricks_client_secret",
-    "token": "token",
-}
-
-# dbt profile keys -> raw setting names (type: databricks and type: brickauth).
-DBT_KEYS = {
+# dbt-databricks (type: databricks) keys -> brickauth setting names; type: brickauth keys are ours.
+DBT_DATABRICKS_KEYS = {
     "host": "host",
     "http_path": "http_path",
     "auth_type": "auth_type",
     "token": "token",
-    "tenant_id": "tenant_id",
     "azure_tenant_id": "tenant_id",
-    "azure_client_id": "azure_client_id",
-    "azure_client_secret": "azure_client_secret",
-    "authority_host": "authority_host",
+    "azure_client_id": "client_id",
+    "azure_client_secret": "client_secret",
+    "client_id": "client_id",
+    "client_secret": "client_secret",
     "catalog": "catalog",
     "schema": "schema",
-    "redirect_port": "redirect_port",
 }
 
 
 @dataclass
 class RawSettings:
-    """Settings as found, before any validation; secret values are ``Secret``."""
+    """What doctor read: the explicit layer handed to ``check_settings``, its result, and the extras."""
 
-    values: dict[str, Any] = field(default_factory=dict)
-    sources: dict[str, str] = field(default_factory=dict)
+    explicit: dict[str, Any] = field(default_factory=dict)  # brickauth.settings names
+    labels: dict[str, str] = field(default_factory=dict)  # explicit name -> "flag:--host", "dbt:..."
+    extras: dict[str, Any] = field(default_factory=dict)  # token (a Secret), warehouse_id, catalog, schema
+    env: Mapping[str, str] = field(default_factory=dict)
+    config_file: Path | None = None
+    check: SettingsCheck | None = None
     origin: str = "environment"  # what was read: "environment", "profile DEFAULT", "dbt target dev"
     dbt_type: str | None = None
     # Problems met while reading (cause id, message), reported by the settings checks.
     problems: list[tuple[str, str]] = field(default_factory=list)
+    # Every setting found -> where from (doctor-json.md: ``flag:``, ``env:``, ``config:``, ``dbt:``);
+    # client id and secret are named by family (``azure_client_secret``, ``databricks_client_id``).
+    sources: dict[str, str] = field(default_factory=dict)
 
-    def get(self, name: str) -> Any:
-        return self.values.get(name)
-
-    def text(self, name: str) -> str | None:
-        value = self.values.get(name)
-        if value is None:
-            return None
-        return value.reveal() if isinstance(value, Secret) else str(value)
-
-    def set(self, name: str, value: Any, source: str, *, override: bool = False) -> None:
-        if value is None or (isinstance(value, str) and value == ""):
-            return
-        if name in self.values and not override:
-            return
-        if name in RAW_SECRET_FIELDS and not isinstance(value, Secret):
-            value = Secret(str(value))
-        self.values[name] = value
-        self.sources[name] = source
+    def raw_text(self, name: str) -> str | None:
+        """The value of a setting as written where it was found (before any parsing)."""
+        assert self.check is not None
+        source = self.check.sources.get(name, "")
+        value: Any = None
+        if source == "explicit":
+            value = self.explicit.get(name)
+        elif source.startswith("env:"):
+            value = self.env.get(source[4:])
+        elif source.startswith("profile:"):
+            value = self.check.profile.get(source.rsplit(":", 1)[-1])
+        if isinstance(value, Secret):
+            return value.reveal()
+        return None if value is None else str(value)
 
     def public(self) -> dict[str, Any]:
-        """Values safe to print: secrets become ``"set"``."""
+        """Values safe to print: secrets become ``"set (hidden)"``."""
         out: dict[str, Any] = {}
-        for name, value in sorted(self.values.items()):
-            out[name] = "set (hidden)" if isinstance(value, Secret) else value
+        values = {**self.explicit, **self.extras}
+        for name, value in sorted(values.items()):
+            out[name] = "set (hidden)" if isinstance(value, Secret) or "secret" in name else value
         return out
 
 
@@ -117,66 +95,92 @@ def gather(
     profiles_dir: Path | None = None,
     project_dir: Path | None = None,
 ) -> RawSettings:
-    """Flags first, then a dbt target (when asked for) or env + ~/.databrickscfg."""
+    """Flags first, then a dbt target (when asked for), then env + ~/.databrickscfg (as the library).
+
+    Raises ``ConfigurationError`` for input doctor cannot read as asked (unknown dbt target or profile,
+    a missing ~/.databrickscfg profile): a usage error."""
     env = os.environ if env is None else env
-    raw = RawSettings()
+    raw = RawSettings(env=env, config_file=config_file)
     for name, value in explicit.items():
-        raw.set(name, value, "flag:--" + name.replace("_", "-"))
+        _set(raw, name, value, "flag:--" + name.replace("_", "-"))
     if dbt_target is not None:
         _from_dbt(raw, env, dbt_target, dbt_profile, profiles_dir, project_dir)
-        # The CA bundle and authority host still come from the environment, as for dbt itself.
-        for name in ("ca_bundle", "authority_host"):
-            _from_env(raw, env, only=(name,))
-        return raw
-    _from_env(raw, env)
-    profile = config_profile or env.get("DATABRICKS_CONFIG_PROFILE")
-    path = config_file or Path(env.get("DATABRICKS_CONFIG_FILE") or Path.home() / ".databrickscfg")
-    _from_databrickscfg(raw, path, profile)
+    elif config_profile:
+        raw.explicit["profile"] = config_profile
+    _resolve(raw)
     return raw
 
 
-def _from_env(raw: RawSettings, env: Mapping[str, str], only: tuple[str, ...] = ()) -> None:
-    for name, names in ENV_NAMES.items():
-        if only and name not in only:
-            continue
-        for var in names:
-            if env.get(var):
-                raw.set(name, env[var], f"env:{var}")
-                break
+def _set(raw: RawSettings, name: str, value: Any, label: str) -> None:
+    if value is None or (isinstance(value, str) and value == ""):
+        return
+    name = {"azure_client_id": "client_id", "databricks_client_id": "client_id",
+            "azure_client_secret": "client_secret", "databricks_client_secret": "client_secret",
+            "azure_tenant_id": "tenant_id"}.get(name, name)  # fmt: skip
+    target = raw.extras if name in EXTRA_NAMES else raw.explicit
+    if name in target or (name not in EXTRA_NAMES and name not in EXPLICIT_NAMES):
+        return
+    if name in ("token", "client_secret", "client_certificate_password") and not isinstance(value, Secret):
+        value = Secret(str(value))
+    target[name] = value
+    raw.labels[name] = label
 
 
-def _from_databrickscfg(raw: RawSettings, path: Path, profile: str | None) -> None:
-    if not path.is_file():
-        if profile:
-            raise ConfigurationError(
-                f"profile {profile!r} requested but {path} does not exist.",
-                fix="create it with `databricks configure` or drop --profile.",
-                code="BA150",
-            )
-        return
-    parser = configparser.ConfigParser(interpolation=None, default_section="__none__")
-    try:
-        parser.read(path, encoding="utf-8")
-    except configparser.Error as exc:
-        raise ConfigurationError(
-            f"{path} is not a valid INI file: {exc.__class__.__name__}.",
-            fix="fix its syntax ([PROFILE] sections with key = value lines).",
-            code="BA151",
-        ) from None
-    name = profile or "DEFAULT"
-    if not parser.has_section(name):
-        if profile:
-            raise ConfigurationError(
-                f"profile {profile!r} is not in {path} (it has: {', '.join(parser.sections()) or 'none'}).",
-                fix="pass an existing --profile or set DATABRICKS_CONFIG_PROFILE.",
-                code="BA150",
-            )
-        return
-    raw.origin = f"~/.databrickscfg profile {name}" if not profile else f"profile {name}"
-    for key, value in parser.items(name):
-        target = CFG_KEYS.get(key)
-        if target:
-            raw.set(target, value.strip(), f"config:{path.name}[{name}].{key}")
+def resolve(raw: RawSettings, auth_type: str | None = None) -> SettingsCheck:
+    """``check_settings`` over doctor's explicit layer (``auth_type`` overrides the configured one)."""
+    explicit = {k: (v.reveal() if isinstance(v, Secret) else v) for k, v in raw.explicit.items()}
+    if auth_type is not None:
+        explicit["auth_type"] = auth_type
+    check = check_settings(explicit, env=raw.env, config_file=raw.config_file)
+    usage = [p.error for p in check.problems if p.error.code in USAGE_CODES]
+    if usage:
+        raise usage[0]
+    return check
+
+
+def _resolve(raw: RawSettings) -> None:
+    check = resolve(raw)
+    raw.check = check
+    settings = check.settings
+    if raw.dbt_type is None and settings is not None and settings.profile:
+        raw.origin = f"~/.databrickscfg profile {settings.profile}"
+    family = settings.family if settings else family_of(str(raw.explicit.get("auth_type") or ""))
+    for name, source in check.sources.items():
+        if name in ("client_id", "client_secret"):
+            name_shown = f"{family}_{name}"
+        else:
+            name_shown = name
+        raw.sources[name_shown] = _label(raw, name, source)
+    for name in raw.extras:
+        raw.sources[name] = raw.labels[name]
+    # A personal access token and warehouse_id are doctor's own: env, then the profile.
+    if "token" not in raw.extras:
+        if env_token := raw.env.get("DATABRICKS_TOKEN", "").strip():
+            raw.extras["token"], raw.sources["token"] = Secret(env_token), "env:DATABRICKS_TOKEN"
+    for key in ("token", "warehouse_id"):
+        if key not in raw.extras and check.profile.get(key, "").strip():
+            value = check.profile[key].strip()
+            raw.extras[key] = Secret(value) if key == "token" else value
+            raw.sources[key] = _profile_label(raw, key)
+
+
+def _label(raw: RawSettings, name: str, source: str) -> str:
+    """brickauth.settings' source names in doctor's report format (docs/doctor-json.md)."""
+    if source == "explicit":
+        return raw.labels.get(name, "flag")
+    if source.startswith("profile:"):
+        return _profile_label(raw, source.rsplit(":", 1)[-1])
+    return source
+
+
+def _profile_label(raw: RawSettings, key: str) -> str:
+    """``profile:/home/me/.databrickscfg[ci]:key`` -> ``config:.databrickscfg[ci].key``."""
+    assert raw.check is not None
+    settings = raw.check.settings
+    if settings is not None and settings.config_file and settings.profile:
+        return f"config:{Path(settings.config_file).name}[{settings.profile}].{key}"
+    source = next((s for s in raw.check.sources.values() if s.startswith("profile:")), "profile:?:")
+    return f"config:{Path(source[8:].rsplit(':', 1)[0]).name}.{key}"
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -295,13 +299,17 @@ def _from_dbt(
     raw.origin = f"dbt target {target} of profile {profile} ({path})"
     raw.dbt_type = str(output.get("type", ""))
     where = f"dbt:{path.name}:{profile}.{target}"
-    for key, value in output.items():
-        name = DBT_KEYS.get(key)
-        if name:
-            raw.set(name, value, f"{where}.{key}")
-    # client_id / client_secret mean Entra for type brickauth with an azure flow, Databricks otherwise.
-    auth_type = str(output.get("auth_type") or "")
-    azure = auth_type.startswith("azure") or (raw.dbt_type == "brickauth" and bool(output.get("tenant_id")))
-    for key in ("client_id", "client_secret"):
-        if output.get(key):
-            raw.set(("azure_" if azure else "databricks_") + key, output[key], f"{where}.{key}")
+    if raw.dbt_type == "brickauth":  # our adapter: profile keys are brickauth setting names
+        keys = {k: k for k in output if k in EXPLICIT_NAMES or k in EXTRA_NAMES}
+    else:
+        keys = {k: v for k, v in DBT_DATABRICKS_KEYS.items() if k in output}
+        oauth = str(output.get("auth_type") or "").strip().lower() == "oauth"
+        if oauth and "auth_type" not in raw.explicit:
+            # dbt-databricks: oauth with a secret is M2M (Entra with azure_*, else Databricks), else U2M.
+            raw.explicit["auth_type"] = (
+                "azure-m2m" if output.get("azure_client_secret")
+                else "databricks-m2m" if output.get("client_secret") else "databricks-u2m"
+            )
+            raw.labels["auth_type"] = f"{where}.auth_type"
+    for key, name in keys.items():
+        _set(raw, name, output[key], f"{where}.{key}")

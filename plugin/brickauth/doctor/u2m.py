@@ -1,17 +1,122 @@
-"""Look up a cached U2M sign-in without a browser (doctor never starts an interactive login)."""
+"""The cached U2M sign-in, read from ``brickauth.store`` the way the flows read it; never a browser.
+
+The flow's own ``TokenSource`` (``brickauth.flows.azure_u2m`` / ``databricks_u2m``) names the store
+key, decodes the saved document and knows the exact ``brickauth login ...`` command; doctor only
+never calls its sign-in. An expired access token is refreshed silently with the saved refresh token
+(as any run would, under the store's cross-process lock, and saved back: refresh tokens rotate);
+``--refresh`` refreshes a fresh one too, to prove the refresh token still works.
+"""
 
 from __future__ import annotations
 
-import os
+from typing import TYPE_CHECKING, Any
 
-from brickauth.doctor.plan import Plan
+from brickauth.errors import BrickauthError
+
+if TYPE_CHECKING:
+    from brickauth.doctor.checks import Context, Outcome
 
 
-def cached_token(plan: Plan) -> str | None:
-    """An access token for the plan's U2M flow if one can be had silently, else None.
+def _never_open(url: str) -> bool:  # pragma: no cover - doctor never starts a sign-in
+    raise AssertionError("doctor must not open a browser")
 
-    ``BRICKAUTH_DOCTOR_ACCESS_TOKEN`` (e.g. ``$(brickauth token)``) hands one in. Reading the token
-    store directly is left to the store's own API once it is settled (see the report for the lead).
-    """
-    del plan
-    return os.environ.get("BRICKAUTH_DOCTOR_ACCESS_TOKEN") or None
+
+def u2m_source(ctx: Context) -> Any:
+    """The plan's U2M token source, over the store doctor opened and an HTTP client bounded by the step."""
+    from brickauth.http import HttpClient
+    from brickauth.provider import load_source_class
+
+    settings = ctx.plan.settings
+    assert settings is not None
+    store = ctx.state.get("store") or open_token_store(ctx)
+    http = HttpClient(timeout=ctx.step_timeout, verify=settings.verify)
+    return load_source_class(settings.auth_type)(settings, store=store, http=http, opener=_never_open)
+
+
+def open_token_store(ctx: Context) -> Any:
+    """The store the library would use for these settings, its keyring calls bounded by the step."""
+    from brickauth.store import open_store
+
+    settings = ctx.plan.settings
+    store = open_store(
+        settings.token_store if settings else None,
+        allow_plaintext=(settings.allow_plaintext_store or None) if settings else None,
+        keyring_timeout=min(ctx.step_timeout / 2, 3.0),
+    )
+    ctx.state["store"] = store
+    return store
+
+
+def cached_sign_in(ctx: Context) -> Outcome:
+    from brickauth.cli.session import _duration
+    from brickauth.doctor.checks import Outcome
+    from brickauth.oauth.u2m import needs_new_sign_in
+
+    source = u2m_source(ctx)
+    store = source.store
+    before = store.name
+    doc = store.load(source.key)
+    if store.name != before:  # the keyring failed and the store fell back: say so, not "signed out"
+        return Outcome(
+            "fail", f"the token store {before} did not answer; now using {store.name}", "store.keyring_locked"
+        )
+    login = source.login_command()
+    details: dict[str, Any] = {"store": store.name, "login_command": login, "key": source.key.to_json()}
+    if doc is None:
+        return Outcome(
+            "fail",
+            f"no cached sign-in for {source.describe()} in {store.name}: run `{login}`",
+            "store.not_signed_in",
+            details=details,
+        )
+    cached = source.cached_token(doc)
+    account = doc.get("account") or source.key.account or "unknown account"
+    can_refresh = bool(doc.get("refresh_token") or doc.get("msal_cache"))
+    now = ctx.clock.now()
+    details.update(account=account, can_refresh=can_refresh)
+    fresh = cached is not None and cached[0].expires_at - now > 60
+    refreshed = False
+    if not fresh or ctx.refresh:
+        if not can_refresh:
+            return Outcome(
+                "fail",
+                f"the cached sign-in of {account} has expired and has no refresh token: run `{login}`",
+                "store.not_signed_in",
+                details=details,
+            )
+        try:
+            with store.lock(source.key, timeout=ctx.step_timeout / 2):
+                doc = store.load(source.key) or doc  # another process may have refreshed meanwhile
+                result = source.refresh(doc)
+                if result is not None:
+                    store.save(source.key, result.doc)
+        except BrickauthError as err:
+            outcome = ctx.refusal(
+                f"refreshing the cached sign-in of {account} failed",
+                str(err),
+                "store.not_signed_in" if needs_new_sign_in(err) else None,
+            )
+            if needs_new_sign_in(err):
+                outcome.summary += f"; run `{login}`"
+            outcome.details = details
+            return outcome
+        if result is None:
+            return Outcome(
+                "fail", f"the cached sign-in of {account} cannot be refreshed: run `{login}`",
+                "store.not_signed_in", details=details,
+            )  # fmt: skip
+        cached, account, refreshed = (result.token, now), result.account or account, True
+    assert cached is not None
+    token = cached[0]
+    ctx.redact.add(token.token)
+    ctx.state["token"] = token.token
+    left = int(token.expires_at - now)
+    details.update(account=account, expires_at=int(token.expires_at), expires_in=left, refreshed=refreshed)
+    how = "refreshed with the saved refresh token" if refreshed else "cached"
+    refresh_note = "" if refreshed or not can_refresh else "; refreshes silently"
+    return Outcome(
+        "ok",
+        f"signed in as {account} ({source.flow}, {store.name}); access token {how}, "
+        f"expires in {_duration(left)}{refresh_note}",
+        details=details,
+    )

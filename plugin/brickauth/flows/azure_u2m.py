@@ -7,7 +7,9 @@ Azure Databricks resource (``2ff814a6-.../user_impersonation``).
   checks state and PKCE) with the redirect received by our loopback listener on
   ``http://localhost:<port>`` (Entra accepts any port for a mobile/desktop ``http://localhost``
   redirect; ``redirect_port`` / ``BRICKAUTH_REDIRECT_PORT`` pins one, 0 = any free port);
-- without a browser, the device code flow (the app must allow public client flows).
+- without a browser, the device code flow (the app must allow public client flows): the user opens
+  the printed page on any device and enters the printed code; we poll at the server's interval until
+  the code expires or 5 x ``login_timeout`` (default 10 min) has passed.
 
 Defaults: tenant ``organizations`` (set ``AZURE_TENANT_ID`` to the workspace's tenant, needed for
 guest accounts) and the Azure CLI's public client id, present in every tenant (set ``AZURE_CLIENT_ID``
@@ -18,17 +20,13 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any, TextIO
+from typing import Any
 from urllib.parse import urlsplit
 
-from brickauth.browser import Opener
-from brickauth.clock import SYSTEM_CLOCK, Clock
 from brickauth.errors import BrickauthError, IdentityProviderError, LoginError
-from brickauth.http import HttpClient
 from brickauth.oauth.loopback import Callback
 from brickauth.oauth.u2m import SignInResult, U2MSource, login_error_from_redirect
-from brickauth.settings import Settings
-from brickauth.store import Document, StoreKey, TokenStore
+from brickauth.store import Document
 from brickauth.token import AccessToken
 
 log = logging.getLogger(__name__)
@@ -38,25 +36,16 @@ DEFAULT_SCOPES = (f"{AZURE_DATABRICKS_RESOURCE_ID}/user_impersonation",)
 AZURE_CLI_CLIENT_ID = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"
 DEFAULT_TENANT = "organizations"
 _RESERVED = {"openid", "profile", "offline_access"}  # msal adds these itself
+DEVICE_CODE_WAIT_FACTOR = 5  # a device code sign-in happens on another device: allow 5 x login_timeout
 
 
 class AzureU2MSource(U2MSource):
     flow = "azure-u2m"
     provider_label = "Microsoft Entra ID"
+    default_client_id = AZURE_CLI_CLIENT_ID
 
-    def __init__(
-        self,
-        settings: Settings,
-        *,
-        http: HttpClient | None = None,
-        store: TokenStore | None = None,
-        opener: Opener | None = None,
-        no_browser: bool = False,
-        login_timeout: float | None = None,
-        clock: Clock = SYSTEM_CLOCK,
-        out: TextIO | None = None,
-    ) -> None:
-        self.settings = settings
+    def configure(self) -> tuple[str, str, tuple[str, ...]]:
+        settings = self.settings
         authority_host = settings.host.entra_authority_host if settings.host else settings.authority_host
         self.tenant = settings.tenant_id or DEFAULT_TENANT
         self.authority = f"{authority_host.rstrip('/')}/{self.tenant}"
@@ -64,44 +53,15 @@ class AzureU2MSource(U2MSource):
         self.scopes = tuple(s for s in (settings.scopes or DEFAULT_SCOPES) if s not in _RESERVED)
         self.redirect_port = settings.redirect_port or 0
         self.login_hint = settings.login_hint
-        self._http = http or HttpClient(timeout=settings.timeout, verify=settings.verify)
         self._app: Any = None
         self._cache: Any = None
-        super().__init__(
-            key=StoreKey(self.authority, self.client_id, self.scopes, settings.login_hint or "",
-                         flow=self.flow),
-            store=store,
-            interactive=settings.interactive,
-            no_browser=no_browser,
-            login_timeout=login_timeout,
-            opener=opener,
-            clock=clock,
-            out=out,
-            store_mode=settings.token_store,
-            allow_plaintext=settings.allow_plaintext_store or None,
-        )
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> AzureU2MSource:
-        return cls(settings)
+        return self.authority, self.client_id, self.scopes
 
     def target(self) -> str:
         return str(self.settings.host) if self.settings.host else "Azure Databricks"
 
-    def login_command(self) -> str:
-        parts = ["brickauth login"]
-        if self.settings.profile:
-            parts.append(f"--profile {self.settings.profile}")
-        if self.settings.host:
-            parts.append(f"--host {self.settings.host}")
-        parts.append("--auth-type azure-u2m")
-        if self.settings.tenant_id:
-            parts.append(f"--tenant-id {self.settings.tenant_id}")
-        if self.client_id != AZURE_CLI_CLIENT_ID:
-            parts.append(f"--client-id {self.client_id}")
-        if self.login_hint:
-            parts.append(f"--login-hint {self.login_hint}")
-        return " ".join(parts)
+    def login_args(self) -> list[str]:
+        return [f"--tenant-id {self.settings.tenant_id}"] if self.settings.tenant_id else []
 
     # -- msal -----------------------------------------------------------------------------------
     def _msal(self, doc: Document | None) -> Any:
@@ -114,7 +74,7 @@ class AzureU2MSource(U2MSource):
             try:
                 self._app = msal.PublicClientApplication(
                     self.client_id, authority=self.authority, token_cache=self._cache,
-                    http_client=self._http, instance_discovery=known,
+                    http_client=self.http, instance_discovery=known,
                 )  # fmt: skip
             except ValueError as exc:  # msal's authority validation; never carries a secret
                 raise LoginError(
@@ -229,6 +189,7 @@ class AzureU2MSource(U2MSource):
                                  describe_error=lambda cb: login_error_from_redirect(cb, "Entra ID"))
 
     def headless_sign_in(self) -> SignInResult:
+        """Device code: print the page and code, then poll (one msal call per poll, our own waits)."""
         app = self._msal(self.store.load(self.key))
         flow = app.initiate_device_flow(scopes=list(self.scopes))
         if "user_code" not in flow:
@@ -238,10 +199,59 @@ class AzureU2MSource(U2MSource):
                 fix=err.fix or "allow public client flows on the app registration, or use a browser.",
                 code=err.code,
             )
-        self.terminal.say(f"brickauth: no browser here. {flow.get('message')}")
-        deadline = self.clock.now() + min(self.login_timeout * 5, float(flow.get("expires_in") or 900))
-        result = app.acquire_token_by_device_flow(flow, exit_condition=lambda _f: self.clock.now() > deadline)
-        if "access_token" not in result:
-            err = self._error(result)
-            raise LoginError(err.message, fix=err.fix, code=err.code)
-        return self._result(app, result)
+        page, code = flow.get("verification_uri"), flow["user_code"]
+        wait = min(self.login_timeout * DEVICE_CODE_WAIT_FACTOR, float(flow.get("expires_in", 900)))
+        self.terminal.say(
+            f"brickauth: no browser here. To sign in to {self.target()}, open {page} in a browser on any "
+            f"device and enter the code {code} (within {_duration(wait)})."
+        )
+        deadline = self.clock.now() + wait
+        while True:
+            # exit_condition True: msal polls once and returns (its own loop would time.sleep)
+            result = app.acquire_token_by_device_flow(flow, exit_condition=lambda _flow: True)
+            if "access_token" in result:
+                signed_in = self._result(app, result)
+                self.terminal.say(f"brickauth: signed in as {signed_in.account or 'your account'} "
+                                  f"for {self.target()}.")
+                return signed_in
+            if result.get("error") not in ("authorization_pending", "slow_down"):
+                raise self._device_code_error(result, page)
+            left = deadline - self.clock.now()
+            if left <= 0:
+                raise LoginError(
+                    f"No one entered the device code at {page} within {wait:g} s.",
+                    fix="run `brickauth login` again and enter the new code in time (BRICKAUTH_LOGIN_TIMEOUT "
+                    f"sets the wait: {DEVICE_CODE_WAIT_FACTOR} x its value).",
+                    code="BA612",
+                )
+            self.sleep(min(float(flow.get("interval") or 5), left))  # msal adds 5 s after slow_down
+
+    def _device_code_error(self, result: dict[str, Any], page: object) -> LoginError:
+        error = result.get("error")
+        if error == "authorization_declined":
+            return LoginError(
+                f"The device code sign-in at {page} was declined (authorization_declined).",
+                fix="run `brickauth login` again and accept the sign-in and permissions prompt; if your "
+                "organisation requires admin consent, ask an admin to grant it for this app.",
+                code="BA613",
+            )
+        if error == "expired_token":
+            return LoginError(
+                f"The device code expired before the sign-in at {page} was completed (expired_token).",
+                fix="run `brickauth login` again and enter the new code within its lifetime (15 min).",
+                code="BA612",
+            )
+        if 7000218 in (result.get("error_codes") or ()):
+            return LoginError(
+                f"The app registration {self.client_id} does not allow public client flows, which device "
+                "code sign-in needs (AADSTS7000218).",
+                fix="in the app registration's Authentication page set 'Allow public client flows' to Yes, "
+                "or sign in with a browser (without --no-browser / BRICKAUTH_NO_BROWSER).",
+                code="BA617",
+            )
+        err = self._error(result)
+        return LoginError(err.message, fix=err.fix, code=err.code)
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds / 60:.0f} min" if seconds >= 120 else f"{seconds:.0f} s"

@@ -10,22 +10,16 @@ to (its page fails to load there, which is expected).
 
 from __future__ import annotations
 
-import sys
-from typing import TextIO
 from urllib.parse import parse_qs, urlsplit
 
-from brickauth.browser import Opener
-from brickauth.clock import SYSTEM_CLOCK, Clock
 from brickauth.errors import ConfigurationError, LoginError
-from brickauth.http import HttpClient
 from brickauth.oauth.client import OAuthClient, TokenResponse
 from brickauth.oauth.loopback import Callback
 from brickauth.oauth.metadata import databricks_workspace_metadata
 from brickauth.oauth.pkce import PKCEPair, new_state
 from brickauth.oauth.u2m import SignInResult, U2MSource, login_error_from_redirect
 from brickauth.secret import Secret
-from brickauth.settings import Settings
-from brickauth.store import Document, StoreKey, TokenStore
+from brickauth.store import Document
 from brickauth.token import AccessToken
 
 DEFAULT_CLIENT_ID = "databricks-cli"
@@ -36,24 +30,13 @@ DEFAULT_SCOPES = ("all-apis", "offline_access")
 class DatabricksU2MSource(U2MSource):
     flow = "databricks-u2m"
     provider_label = "Databricks OAuth (workspace sign-in)"
+    default_client_id = DEFAULT_CLIENT_ID
 
-    def __init__(
-        self,
-        settings: Settings,
-        *,
-        http: HttpClient | None = None,
-        store: TokenStore | None = None,
-        opener: Opener | None = None,
-        no_browser: bool = False,
-        login_timeout: float | None = None,
-        clock: Clock = SYSTEM_CLOCK,
-        out: TextIO | None = None,
-        stdin: TextIO | None = None,
-    ) -> None:
+    def configure(self) -> tuple[str, str, tuple[str, ...]]:
+        settings = self.settings
         if settings.host is None:
             raise ConfigurationError("databricks-u2m needs the workspace URL.",
                                      fix="set DATABRICKS_HOST or pass host=.", code="BA110")
-        self.settings = settings
         self.host_url = settings.host.url
         self.client_id = settings.client_id or DEFAULT_CLIENT_ID
         self.scopes = tuple(settings.scopes or DEFAULT_SCOPES)
@@ -61,46 +44,13 @@ class DatabricksU2MSource(U2MSource):
             self.scopes = (*self.scopes, "offline_access")
         port = settings.redirect_port
         self.redirect_port = port if port is not None else DEFAULT_REDIRECT_PORT
-        self.oauth = OAuthClient(
-            databricks_workspace_metadata(self.host_url),
-            self.client_id,
-            client_secret=settings.client_secret,
-            http=http or HttpClient(timeout=settings.timeout, verify=settings.verify),
-            issuer_label="Databricks",
-            clock=clock,
-        )
-        self._stdin = stdin
-        super().__init__(
-            key=StoreKey(self.host_url, self.client_id, self.scopes, settings.login_hint or "",
-                         flow=self.flow),
-            store=store,
-            interactive=settings.interactive,
-            no_browser=no_browser,
-            login_timeout=login_timeout,
-            opener=opener,
-            clock=clock,
-            out=out,
-            store_mode=settings.token_store,
-            allow_plaintext=settings.allow_plaintext_store or None,
-        )
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> DatabricksU2MSource:
-        return cls(settings)
+        self.oauth = OAuthClient(databricks_workspace_metadata(self.host_url), self.client_id,
+                                 client_secret=settings.client_secret, http=self.http,
+                                 issuer_label="Databricks", clock=self.clock)
+        return self.host_url, self.client_id, self.scopes
 
     def target(self) -> str:
         return self.host_url
-
-    def login_command(self) -> str:
-        parts = ["brickauth login"]
-        if self.settings.profile:
-            parts.append(f"--profile {self.settings.profile}")
-        parts += [f"--host {self.host_url}", "--auth-type databricks-u2m"]
-        if self.client_id != DEFAULT_CLIENT_ID:
-            parts.append(f"--client-id {self.client_id}")
-        if self.key.account:
-            parts.append(f"--login-hint {self.key.account}")
-        return " ".join(parts)
 
     # -- tokens <-> stored document -------------------------------------------------------------
     def cached_token(self, doc: Document) -> tuple[AccessToken, float] | None:
@@ -165,9 +115,7 @@ class DatabricksU2MSource(U2MSource):
             f"  {url}\nThe browser then goes to {redirect_uri}/?code=... and shows an error page: "
             "that is expected. Copy that whole address from the address bar."
         )
-        self.terminal.out.write("Paste the address here: ")
-        self.terminal.out.flush()
-        line = (self._stdin or sys.stdin).readline().strip()
+        line = self.terminal.ask("Paste the address here: ")
         if not line:
             raise LoginError("No redirect address was pasted.",
                              fix="run `brickauth login` again and paste the address the browser ended on.",

@@ -120,6 +120,7 @@ class LoopbackServer:
         suffix = "" if self.path == "/" else self.path
         self.redirect_uri = f"http://{redirect_host}:{self.port}{suffix}"
         self._expected_state: str | None = None
+        self._expecting = threading.Event()  # set once the state is known
         self._results: queue.Queue[Callback] = queue.Queue()
         self._done = threading.Event()
         self._sent = threading.Event()
@@ -136,6 +137,7 @@ class LoopbackServer:
             return
         params = {k: v[0] for k, v in parse_qs(query, keep_blank_values=True).items()}
         state = params.get("state", "")
+        self._expecting.wait(RESPOND_TIMEOUT)  # a response may come before wait() (fast SSO redirect)
         expected = self._expected_state or ""
         if not expected or not hmac.compare_digest(state.encode(), expected.encode()):
             self.refused += 1
@@ -168,6 +170,11 @@ class LoopbackServer:
             self._sent.set()
 
     # -- caller side ------------------------------------------------------------------------------
+    def expect(self, state: str) -> None:
+        """The ``state`` of the sign-in this listener is for (call before opening the browser)."""
+        self._expected_state = state
+        self._expecting.set()
+
     def wait(
         self,
         state: str,
@@ -178,7 +185,7 @@ class LoopbackServer:
     ) -> Callback:
         """Block until the browser delivers the response with ``state`` (or raise ``LoginError``
         after ``timeout`` seconds). ``on_tick(seconds_left)`` is called about once a second."""
-        self._expected_state = state
+        self.expect(state)
         deadline = clock() + timeout
         while True:
             left = deadline - clock()

@@ -16,28 +16,34 @@ import logging
 import os
 import re
 import sys
+import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, TextIO
+from typing import Any, ClassVar, TextIO, TypeVar
 
 from brickauth.browser import Opener, browser_available, is_interactive, open_browser
-from brickauth.clock import SYSTEM_CLOCK, Clock
+from brickauth.clock import SYSTEM_CLOCK, Clock, OffsetClock
 from brickauth.errors import (
     BrickauthError,
+    ConfigurationError,
     IdentityProviderError,
     InvalidGrantError,
     LoginError,
     LoginRequiredError,
 )
+from brickauth.http import HttpClient
 from brickauth.oauth import landing
-from brickauth.oauth.loopback import DEFAULT_TIMEOUT, Callback, LoopbackServer
+from brickauth.oauth.loopback import Callback, LoopbackServer
+from brickauth.settings import Settings
 from brickauth.store import Document, StoreKey, TokenStore, open_store
 from brickauth.token import AccessToken
 
 log = logging.getLogger(__name__)
 
-LOGIN_TIMEOUT_ENV = "BRICKAUTH_LOGIN_TIMEOUT"
+# Test-only: seconds added to the wall clock of the U2M code in this process, so that a child process
+# sees its saved tokens as aged without anyone waiting (tests/u2m/test_cold_processes.py).
+CLOCK_OFFSET_ENV = "BRICKAUTH_TEST_CLOCK_OFFSET"
 # Entra codes meaning "the refresh token can no longer be used: sign in again".
 RESIGN_IN_CODES = frozenset({700082, 50173, 700084, 70043, 700081, 50076, 50078, 50079, 65001})
 RESIGN_IN_ERRORS = frozenset({"invalid_grant", "interaction_required", "login_required", "consent_required"})
@@ -59,12 +65,20 @@ def needs_new_sign_in(err: BaseException) -> bool:
     return False
 
 
-def login_timeout_from_env() -> float:
-    raw = os.environ.get(LOGIN_TIMEOUT_ENV, "").strip()
+def process_clock(env: Mapping[str, str] | None = None) -> Clock:
+    """``SYSTEM_CLOCK``, moved by ``BRICKAUTH_TEST_CLOCK_OFFSET`` seconds when that is set."""
+    raw = (os.environ if env is None else env).get(CLOCK_OFFSET_ENV, "").strip()
+    if not raw:
+        return SYSTEM_CLOCK
     try:
-        return float(raw) if raw else DEFAULT_TIMEOUT
+        offset = float(raw)
     except ValueError:
-        return DEFAULT_TIMEOUT
+        raise ConfigurationError(
+            f"{CLOCK_OFFSET_ENV} must be a number of seconds, not '{raw[:40]}'.",
+            fix=f"Unset {CLOCK_OFFSET_ENV} (it is for tests only).",
+            code="BA196",
+        ) from None
+    return OffsetClock(offset)
 
 
 @dataclass
@@ -75,14 +89,21 @@ class SignInResult:
 
 
 class Terminal:
-    """The terminal side of a sign-in: the link to open by hand and a countdown (stderr, TTY only)."""
+    """The terminal side of a sign-in: the link to open by hand, a countdown (stderr, TTY only) and
+    the pasted answer (stdin)."""
 
-    def __init__(self, out: TextIO | None = None) -> None:
+    def __init__(self, out: TextIO | None = None, stdin: TextIO | None = None) -> None:
         self.out = out or sys.stderr
+        self.stdin = stdin
         self._live: Any = None
 
     def say(self, text: str) -> None:
         print(text, file=self.out, flush=True)
+
+    def ask(self, prompt: str) -> str:
+        self.out.write(prompt)
+        self.out.flush()
+        return (self.stdin or sys.stdin).readline().strip()
 
     def countdown(self, seconds_left: float) -> None:
         if not (hasattr(self.out, "isatty") and self.out.isatty()):
@@ -103,43 +124,61 @@ class Terminal:
             self._live = None
 
 
+_S = TypeVar("_S", bound="U2MSource")
+
+
 class U2MSource(ABC):
-    """Base of the user sign-in ``TokenSource``s."""
+    """Base of the user sign-in ``TokenSource``s. Everything but ``settings`` is for tests:
+    ``no_browser`` / ``login_timeout`` override the settings; ``clock`` defaults to ``process_clock()``;
+    ``sleep`` waits between device code polls."""
 
     flow: ClassVar[str]
     provider_label: ClassVar[str]
+    default_client_id: ClassVar[str]
 
     def __init__(
         self,
+        settings: Settings,
         *,
-        key: StoreKey,
+        http: HttpClient | None = None,
         store: TokenStore | None = None,
-        interactive: bool | None = None,
-        no_browser: bool = False,
-        login_timeout: float | None = None,
         opener: Opener | None = None,
-        clock: Clock = SYSTEM_CLOCK,
+        no_browser: bool | None = None,
+        login_timeout: float | None = None,
+        clock: Clock | None = None,
         out: TextIO | None = None,
-        store_mode: str | None = None,
-        allow_plaintext: bool | None = None,
+        stdin: TextIO | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.key = key
-        self.store = store if store is not None else open_store(store_mode, allow_plaintext=allow_plaintext)
-        self._interactive_setting = interactive
-        self.no_browser = no_browser
-        self.login_timeout = login_timeout if login_timeout is not None else login_timeout_from_env()
+        self.settings = settings
+        self.clock = clock if clock is not None else process_clock()
+        self.http = http or HttpClient(timeout=settings.timeout, verify=settings.verify)
+        self.no_browser = settings.no_browser if no_browser is None else no_browser
+        self.login_timeout = settings.login_timeout if login_timeout is None else login_timeout
         self.opener = opener
-        self.clock = clock
-        self.terminal = Terminal(out)
+        self.sleep = sleep
+        self.terminal = Terminal(out, stdin)
+        authority, client_id, scopes = self.configure()
+        self.key = StoreKey(authority, client_id, scopes, settings.login_hint or "", flow=self.flow)
+        self.store = store if store is not None else open_store(
+            settings.token_store, allow_plaintext=settings.allow_plaintext_store or None)
+
+    @classmethod
+    def from_settings(cls: type[_S], settings: Settings, *, clock: Clock | None = None) -> _S:
+        return cls(settings, clock=clock)
 
     # -- provided by each flow ------------------------------------------------------------------
+    @abstractmethod
+    def configure(self) -> tuple[str, str, tuple[str, ...]]:
+        """Set up from ``self.settings``; return (authority or host, client id, scopes) for the store key."""
+
     @abstractmethod
     def target(self) -> str:
         """What the user signs in to, for messages (e.g. the workspace URL)."""
 
-    @abstractmethod
-    def login_command(self) -> str:
-        """The exact ``brickauth login ...`` that fixes a missing or expired sign-in."""
+    def login_args(self) -> list[str]:
+        """Flow-specific ``brickauth login`` options (besides profile, host, client id, login hint)."""
+        return []
 
     @abstractmethod
     def cached_token(self, doc: Document) -> tuple[AccessToken, float] | None:
@@ -157,13 +196,28 @@ class U2MSource(ABC):
     def headless_sign_in(self) -> SignInResult:
         """Sign-in without a local browser (device code, or a pasted redirect URL)."""
 
+    def login_command(self) -> str:
+        """The exact ``brickauth login ...`` that fixes a missing or expired sign-in."""
+        s = self.settings
+        parts = ["brickauth login"]
+        if s.profile:
+            parts.append(f"--profile {s.profile}")
+        if s.host:
+            parts.append(f"--host {s.host.url}")
+        parts += [f"--auth-type {self.flow}", *self.login_args()]
+        if self.key.client_id != self.default_client_id:
+            parts.append(f"--client-id {self.key.client_id}")
+        if self.key.account:
+            parts.append(f"--login-hint {self.key.account}")
+        return " ".join(parts)
+
     # -- TokenSource -----------------------------------------------------------------------------
     def describe(self) -> str:
         who = self.key.account or "default account"
         return f"{self.flow} {who} at {self.target()} (client {self.key.client_id})"
 
     def interactive(self) -> tuple[bool, str]:
-        return is_interactive(self._interactive_setting)
+        return is_interactive(self.settings.interactive)
 
     def fetch(self) -> AccessToken:
         token = self._fresh_from(self.store.load(self.key))
@@ -215,7 +269,7 @@ class U2MSource(ABC):
             return present
 
     def sign_in(self) -> SignInResult:
-        available, why_not = browser_available(self.no_browser)
+        available, why_not = browser_available(self.no_browser, command=self.settings.browser)
         if available or self.opener is not None:
             return self.browser_sign_in()
         log.info("No browser (%s): signing in without one.", why_not)
@@ -235,7 +289,8 @@ class U2MSource(ABC):
         redirect, ``finish`` (code exchange) and answer the browser with the landing page."""
         with LoopbackServer(port=port, redirect_host=redirect_host) as server:
             url, state = build_url(server.redirect_uri)
-            opened = open_browser(url, opener=self.opener)
+            server.expect(state)
+            opened = open_browser(url, opener=self.opener, command=self.settings.browser)
             self.terminal.say(
                 f"brickauth: sign in to {self.target()} in the browser"
                 + (" window that just opened." if opened else ".")

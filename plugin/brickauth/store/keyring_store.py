@@ -120,8 +120,10 @@ class KeyringStore:
             exc = box["error"]
             if isinstance(exc, TokenStoreError):
                 raise exc
+            backend = getattr(self, "_backend", None)  # None: finding the backend itself failed
             raise TokenStoreError(
-                f"The OS keyring ({_backend_name(self._backend)}) failed to {what}: {type(exc).__name__}.",
+                f"The OS keyring ({_backend_name(backend) if backend is not None else 'backend'}) failed "
+                f"to {what}: {type(exc).__name__}.",
                 fix="check that the keyring is unlocked and working (`keyring diagnose`), or set "
                 "BRICKAUTH_TOKEN_STORE=file to keep tokens in a plaintext file (0600).",
                 code="BA402",
@@ -201,6 +203,30 @@ class KeyringStore:
         head = self._get(name)
         self._delete(name)
         self._drop_chunks(name, head)
+
+    # -- diagnostics (brickauth doctor) ------------------------------------------------------------
+    @property
+    def chunk_size(self) -> int | None:
+        """Characters per entry before a document is split (None: no limit known for the backend)."""
+        return self._chunk
+
+    def probe(self, size: int = 2000) -> None:
+        """Write, read back and delete a ``size``-character entry outside the index, so a backend's
+        size limit shows (``chunk_size`` afterwards). Raises ``TokenStoreError``."""
+        name = "brickauth-doctor-probe"
+        value = secrets.token_hex(size // 2 + 1)[:size]
+        try:
+            self._write_value(name, value)
+            if self._read_value(name) != value:
+                raise TokenStoreError(
+                    f"The OS keyring ({_backend_name(self._backend)}) did not return a {size}-character "
+                    "entry as written.",
+                    fix="check the keyring (`keyring diagnose`), or set BRICKAUTH_TOKEN_STORE=file.",
+                    code="BA402",
+                )
+        finally:
+            if self._failed is None:
+                self._remove_value(name)
 
     # -- index (keyring has no listing API) ----------------------------------------------------
     def _read_index(self) -> list[StoreKey]:

@@ -4,7 +4,7 @@ See docs/dbt.md. Importing this module checks the installed dbt-databricks line 
 credentials manager to brickauth for brickauth profiles only (``compat.install``).
 """
 
-from dbt.adapters.base import AdapterPlugin
+from dbt.adapters.base.plugin import AdapterPlugin
 
 from dbt.adapters.brickauth import compat
 from dbt.adapters.brickauth.credentials import BrickauthCredentials, is_brickauth, make_manager

@@ -33,7 +33,7 @@ _lock = threading.Lock()
 class UnsupportedDatabricksAdapter(DbtRuntimeError):
     """dbt shows this through its own error display (profile loading catches DbtRuntimeError)."""
 
-    def __str__(self) -> str:
+    def __str__(self, *_: Any) -> str:
         return str(self.msg)
 
 
@@ -61,7 +61,7 @@ def check_supported(version: str) -> None:
                     "and will not let an untested adapter fall back to its own login.",
                     fix='install a supported line, e.g. pip install "dbt-databricks>=1.10,<1.13", '
                     "or upgrade brickauth.",
-                    code="BA180",
+                    code="BA171",
                 )
             )
         )
@@ -110,7 +110,7 @@ def install(make_manager: Callable[[Any], Any], is_ours: Callable[[Any], bool]) 
                         f"type: brickauth cannot hook dbt-databricks {version}: {'; '.join(problems)}.",
                         fix="install a dbt-databricks release brickauth was tested with "
                         "(see docs/dbt.md), or upgrade brickauth.",
-                        code="BA181",
+                        code="BA172",
                     )
                 )
             )

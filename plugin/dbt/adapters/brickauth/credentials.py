@@ -3,7 +3,7 @@
 dbt-core picks this class from the profile's ``type:`` and the adapter from ``credentials.type``, so
 dbt runs the unchanged Databricks adapter (``target.type == "databricks"``, ``databricks__`` macros).
 Profile problems are raised as dbt's own errors while the profile loads (``dbt debug``, ``dbt parse``),
-each one line: ``[BA18x] what is wrong. Fix: what to write.``; no check here touches the network.
+each one line: ``[BA17x] what is wrong. Fix: what to write.``; no check here touches the network.
 """
 
 from __future__ import annotations
@@ -40,14 +40,13 @@ SECRET_KEYS = frozenset({"client_secret", "client_certificate_password"})
 
 # dbt-databricks keys that mean something else under type: brickauth, with what to write instead.
 REPLACED_KEYS: dict[str, str] = {
-    "token": "a personal access token is not used by type: brickauth. "
-    "Fix: remove `token`, or use `type: databricks` for a PAT.",
-    "azure_client_id": "Fix: write `client_id` with `auth_type: azure-m2m`.",
-    "azure_client_secret": "Fix: write `client_secret: \"{{ env_var('AZURE_CLIENT_SECRET') }}\"` "
-    "with `auth_type: azure-m2m`.",
-    "oauth_redirect_url": "Fix: write `redirect_port: <port>` (the redirect is always http://localhost:<port>).",
-    "oauth_scopes": "brickauth picks the scopes for each auth_type. Fix: remove `oauth_scopes`.",
-    "oidc_token_filepath": "Fix: write `federated_token_file` with `auth_type: azure-m2m`.",
+    "token": "remove `token` (a personal access token), or use `type: databricks` for a PAT.",
+    "azure_client_id": "write `client_id` with `auth_type: azure-m2m`.",
+    "azure_client_secret": "write `client_secret: \"{{ env_var('AZURE_CLIENT_SECRET') }}\"` with "
+    "`auth_type: azure-m2m`.",
+    "oauth_redirect_url": "write `redirect_port: <port>` (the redirect is http://localhost:<port>).",
+    "oauth_scopes": "remove `oauth_scopes`: brickauth picks each auth_type's scopes (`scopes` overrides).",
+    "oidc_token_filepath": "write `federated_token_file` with `auth_type: azure-m2m`.",
 }
 
 
@@ -81,15 +80,16 @@ class BrickauthCredentials(DatabricksCredentials):
         for key in data:
             if key in REPLACED_KEYS and data[key] is not None:
                 raise profile_error(
-                    f"Profile key `{key}` is not used with type: brickauth:",
-                    REPLACED_KEYS[key].removeprefix("Fix: "),
-                    "BA183",
+                    f"Profile key `{key}` belongs to dbt-databricks' own sign-in and is not used by "
+                    "type: brickauth.",
+                    REPLACED_KEYS[key],
+                    "BA174",
                 )
             if key not in known:
                 public = sorted(k for k in known if not k.startswith("_"))
                 close = difflib.get_close_matches(str(key), public, 1)
                 hint = f"write `{close[0]}`" if close else "remove it (see docs/dbt.md for the keys)"
-                raise profile_error(f"Profile key `{key}` is unknown to type: brickauth.", hint, "BA185")
+                raise profile_error(f"Profile key `{key}` is unknown to type: brickauth.", hint, "BA175")
         return data
 
     def __post_init__(self) -> None:
@@ -105,7 +105,7 @@ class BrickauthCredentials(DatabricksCredentials):
                 "Profile key `host` is missing: type: brickauth needs the workspace URL.",
                 "add `host: adb-<workspace-id>.<n>.azuredatabricks.net` (or "
                 "`host: \"{{ env_var('DATABRICKS_HOST') }}\"`).",
-                "BA182",
+                "BA173",
             )
         from brickauth.hosts import WorkspaceHost
 
@@ -120,7 +120,7 @@ class BrickauthCredentials(DatabricksCredentials):
                 "connection_parameters.use_kernel is not supported with type: brickauth: the connector's "
                 "kernel backend takes no credentials provider.",
                 "remove `use_kernel` from connection_parameters.",
-                "BA187",
+                "BA176",
             )
 
     def brickauth_settings(self) -> dict[str, SettingValue]:
@@ -147,7 +147,7 @@ class BrickauthCredentials(DatabricksCredentials):
                     "add `http_path: /sql/1.0/warehouses/<id>` (the warehouse's Connection details)."
                     if key == "http_path"
                     else "add `host: <workspace host>`.",
-                    "BA182",
+                    "BA173",
                 )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from dbt_common.exceptions import DbtConfigError
 
 from brickauth.errors import ConfigurationError
@@ -10,7 +12,7 @@ from brickauth.errors import ConfigurationError
 class BrickauthProfileError(DbtConfigError):
     """Shown by dbt as ``Credentials in profile "p", target "t" invalid: [BA18x] ... Fix: ...``."""
 
-    def __str__(self) -> str:
+    def __str__(self, *_: Any) -> str:
         return str(self.msg)
 
 

@@ -34,7 +34,9 @@ def build_provider(auth_type: str, host: str, settings: Mapping[str, SettingValu
     """The brickauth provider (offline: settings are checked, no token is fetched)."""
     from brickauth.provider import credentials_provider
 
-    plain = {k: (v.reveal() if isinstance(v, Secret) else v) for k, v in settings.items() if v is not None}
+    plain: dict[str, Any] = {
+        k: (v.reveal() if isinstance(v, Secret) else v) for k, v in settings.items() if v is not None
+    }
     provider = credentials_provider(auth_type=auth_type, host=host, **plain)
     # Shown by `dbt --debug` and in logs/dbt.log: which flow runs and why (never a secret).
     _dbt_logger().debug(f"{provider.source.describe()} ({provider.settings.auth_type_reason})")
@@ -45,10 +47,6 @@ def _dbt_logger() -> Any:
     from dbt.adapters.events.logging import AdapterLogger
 
     return AdapterLogger("brickauth")
-
-
-# Tests may replace this to count constructions; production always uses build_provider.
-provider_factory: Callable[[str, str, Mapping[str, SettingValue]], Any] = build_provider
 
 
 @dataclass
@@ -68,14 +66,13 @@ class BrickauthCredentialManager(DataClassDictMixin):
         with _lock:
             if key not in _providers:
                 try:
-                    _providers[key] = provider_factory(auth_type, host, settings)
+                    _providers[key] = build_provider(auth_type, host, settings)
                 except BrickauthError as exc:
                     raise BrickauthProfileError(str(exc)) from None
         manager._key = key
         return manager
 
-    # dbt deep-copies and pickles configs now and then: the key (Secrets included) travels, the
-    # provider stays in this process's cache.
+    # dbt deep-copies configs now and then: a copy is this same manager (one provider, one token).
     def __deepcopy__(self, memo: dict[int, Any]) -> BrickauthCredentialManager:
         return self
 
@@ -83,7 +80,7 @@ class BrickauthCredentialManager(DataClassDictMixin):
     def provider(self) -> Any:
         if self._key is None or self._key not in _providers:
             raise BrickauthProfileError(
-                "[BA189] The brickauth credentials manager was created without settings. "
+                "[BA177] The brickauth credentials manager was created without settings. "
                 "Fix: load the profile through dbt (type: brickauth), not from a serialised copy."
             )
         return _providers[self._key]
@@ -126,10 +123,3 @@ class BrickauthCredentialManager(DataClassDictMixin):
 
 def _url(host: str) -> str:
     return host if host.startswith(("https://", "http://")) else f"https://{host}"
-
-
-def forget_providers() -> None:
-    """Drop cached providers (tests that load many profiles in one process)."""
-    with _lock:
-        _providers.clear()
-        _configs.clear()
