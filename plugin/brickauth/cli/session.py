@@ -34,9 +34,9 @@ def configure(subparsers: Any) -> None:
     login.add_argument("--no-browser", action="store_true", default=None,
                        help="no browser: device code (Entra) or paste the redirect URL (Databricks); "
                        "default: BRICKAUTH_NO_BROWSER")
-    login.add_argument("--browser", help="command that opens the sign-in URL, %%s = the URL "
-                       "(default: BRICKAUTH_BROWSER, else the system's browser)")
-    login.add_argument("--timeout", type=float, dest="login_timeout",
+    login.add_argument("--browser", metavar="COMMAND", help="command that opens the sign-in URL, "
+                       "%%s = the URL (default: BRICKAUTH_BROWSER, else the system's browser)")
+    login.add_argument("--timeout", type=float, dest="login_timeout", metavar="SECONDS",
                        help="seconds to wait for the browser sign-in (default: BRICKAUTH_LOGIN_TIMEOUT "
                        "or 120; device code: 5 x this)")
     login.set_defaults(func=cmd_login)
