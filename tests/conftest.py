@@ -15,6 +15,5 @@ from brickauth.sandbox.pytest_plugin import (  # noqa: F401
     sandbox_session,
 )
 
-
 # The secret canary (tests/secret_canary.py) checks every test's captured output.
 pytest_plugins = ["secret_canary"]

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-
-# Every secret the suite runs through brickauth must stay out of every captured output. After each
-# test phase, the captured stdout/stderr, log records (DEBUG and up) and failure text are searched
-# for: the CANARY value (tests use it wherever they need a made-up secret), and the session sandbox's
-# own secrets (client secrets, OAuth secret, user password), which flow through every sandbox test.
-
 import os
 import secrets as _secrets
 from collections.abc import Iterator
 
 import pytest
 
+# Every secret the suite runs through brickauth must stay out of every captured output. After each
+# test phase, the captured stdout/stderr, log records (DEBUG and up) and failure text are searched
+# for: the CANARY value (tests use it wherever they need a made-up secret), and the session sandbox's
+# own secrets (client secrets, OAuth secret, user password), which flow through every sandbox test.
 CANARY = os.environ.setdefault("BRICKAUTH_TEST_CANARY", "canary-" + _secrets.token_hex(12))
 
 

@@ -26,7 +26,9 @@ if TYPE_CHECKING:
     from brickauth.provider import CredentialsProvider
 
 
-def credentials_provider(auth_type: str = "auto", host: str | None = None, **settings: Any) -> CredentialsProvider:
+def credentials_provider(
+    auth_type: str = "auto", host: str | None = None, **settings: Any
+) -> CredentialsProvider:
     """A provider for ``databricks.sql.connect(credentials_provider=...)`` and databricks-sdk
     ``Config(credentials_strategy=...)``. Settings: explicit arguments, then environment, then
     ``~/.databrickscfg``."""

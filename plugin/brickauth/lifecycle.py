@@ -24,9 +24,9 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, NamedTuple, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
 
 from brickauth.clock import SYSTEM_CLOCK, Clock
 from brickauth.errors import BrickauthError, IdentityProviderError, NetworkError
@@ -256,6 +256,19 @@ def expires_at_for(access_token: str, requested_at: float, expires_in: float | N
     if isinstance(exp, (int, float)) and not isinstance(exp, bool) and requested_at < exp < expiry:
         return float(exp)
     return expiry
+
+
+def access_token_from_response(
+    body: Mapping[str, Any], requested_at: float, scopes: Sequence[str]
+) -> AccessToken:
+    """The ``AccessToken`` of a successful token endpoint answer (OAuth 2.0 JSON, or msal's result)."""
+    access_token = str(body["access_token"])
+    return AccessToken(
+        token=access_token,
+        expires_at=expires_at_for(access_token, requested_at, float(body.get("expires_in") or 3600)),
+        token_type=str(body.get("token_type") or "Bearer"),
+        scopes=tuple(scopes),
+    )
 
 
 def _spawn_daemon(target: Callable[[], None]) -> None:

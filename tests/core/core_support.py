@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 from pathlib import Path
 
 # Used as the secret in every core test; it must never show in output or logs.
@@ -25,24 +24,11 @@ def make_cert(directory: Path, *, with_key: bool = True, password: bytes | None 
 
 
 def _make_pem(with_key: bool, password: bytes | None) -> bytes:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-    from cryptography.x509.oid import NameOID
+    from cryptography.hazmat.primitives import serialization
 
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "brickauth-test")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=30))
-        .sign(key, hashes.SHA256())
-    )
+    from brickauth.sandbox.tls import self_signed_certificate
+
+    key, cert = self_signed_certificate("brickauth-test")
     data = cert.public_bytes(serialization.Encoding.PEM)
     if with_key:
         enc = serialization.BestAvailableEncryption(password) if password else serialization.NoEncryption()

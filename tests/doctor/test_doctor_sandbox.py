@@ -191,10 +191,10 @@ def test_a_hanging_service_is_named_within_the_bound(sb: Sandbox, service: str, 
         elapsed = time.monotonic() - started
     finally:
         sb.faults[service].clear()
-    assert elapsed < 5.0 + 1.5, elapsed  # the deadline plus closing overhead, whatever hangs
+    assert elapsed < 2 * 5.0, elapsed  # generous (the deadline is 5 s): the hang itself never ends
     finding = top(findings)
     assert finding.cause_id == cause
-    assert "hang" in finding.summary
+    assert "within 1.0 s (hang)" in finding.summary  # named, with the step's bound
 
 
 def test_everything_hanging_still_ends_by_the_deadline(sb: Sandbox) -> None:
@@ -207,7 +207,7 @@ def test_everything_hanging_still_ends_by_the_deadline(sb: Sandbox) -> None:
     finally:
         for service in ("entra", "workspace"):
             sb.faults[service].clear()
-    assert elapsed < 2.5 + 1.5
+    assert elapsed < 2 * 2.5, elapsed  # generous (the deadline is 2.5 s): the hangs never end
     assert top(findings).cause_id == "entra.unresponsive"
     assert {f.check for f in findings} >= {c.id for c in CHECKS}  # every check reported, none lost
 

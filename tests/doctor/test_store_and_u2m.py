@@ -89,9 +89,9 @@ def test_a_hanging_keyring_is_named_within_the_bound() -> None:
         [finding] = run_one(plan_for(), check_store, step_timeout=1.0)
     finally:
         HangingKeyring.release.set()
-    assert time.monotonic() - started < 2.0
+    assert time.monotonic() - started < 3 * 1.0  # generous: the keyring itself never answers
     assert (finding.status, finding.cause_id) == ("fail", "store.keyring_locked")
-    assert "did not answer" in finding.summary
+    assert "did not answer within 0.25 s" in finding.summary  # its bound: a quarter of the step's
 
 
 def test_no_keyring_backend_is_a_warning_for_u2m_and_fine_for_m2m() -> None:
@@ -128,7 +128,7 @@ def test_a_lock_held_by_another_process_is_reported_without_hanging(tmp_path: Pa
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
         started = time.monotonic()
         [_, lock] = run_one(plan, check_store, step_timeout=1.0)
-        assert time.monotonic() - started < 2.0
+        assert time.monotonic() - started < 3 * 1.0  # generous: the holder never lets go
     finally:
         holder.communicate("\n", timeout=10)
     assert (lock.status, lock.cause_id) == ("fail", "store.lock_held")

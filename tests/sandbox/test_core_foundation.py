@@ -230,8 +230,9 @@ def test_stop_does_not_hang_with_hung_request_open(ca: CertificateAuthority, bun
     t.start()
     assert faults.wait_hung(1, timeout=5)
     t0 = time.monotonic()
-    server.stop()
-    assert time.monotonic() - t0 < 2
+    assert server.stop()  # the serving thread ended (stop did not give up on it)
+    # Generous: only a stop that waited for the hung request (the client's 30 s timeout) fails this.
+    assert time.monotonic() - t0 < 10
     t.join(5)
     assert not t.is_alive()
     with pytest.raises(requests.exceptions.ConnectionError):

@@ -7,7 +7,6 @@ msal application object per case (msal caches HTTP 400 answers per application o
 from __future__ import annotations
 
 import base64
-import datetime
 import hashlib
 import json
 import re
@@ -24,9 +23,8 @@ import msal
 import pytest
 import requests
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 
 from brickauth.clock import FakeClock
 from brickauth.sandbox.entra.app import EntraService
@@ -39,7 +37,7 @@ from brickauth.sandbox.entra.model import (
 from brickauth.sandbox.lifetimes import TokenLifetimes
 from brickauth.sandbox.server import HttpsServer, pick_loopback_address
 from brickauth.sandbox.signing import SigningKey
-from brickauth.sandbox.tls import CertificateAuthority
+from brickauth.sandbox.tls import CertificateAuthority, self_signed_certificate
 
 DBX = AZURE_DATABRICKS_RESOURCE_ID
 DBX_DEFAULT = f"{DBX}/.default"
@@ -243,20 +241,7 @@ def auth_code_login(
 
 
 def make_cert(cn: str = "brickauth-test", days: int = 30) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=days))
-        .sign(key, hashes.SHA256())
-    )
-    return key, cert
+    return self_signed_certificate(cn, days=days)
 
 
 def pem_key(key: rsa.RSAPrivateKey) -> str:

@@ -152,7 +152,7 @@ def test_hanging_backend_is_bounded_and_falls_back(tmp_path: Path, caplog: pytes
             assert store.load(KEY) is None
             store.save(KEY, {"access_token": CANARY})
             assert store.load(KEY) == {"access_token": CANARY}
-        assert time.monotonic() - start < 3
+        assert time.monotonic() - start < 10 * 0.3  # generous: the keyring itself never answers
         assert HangingKeyring.calls == 1  # after one timeout the keyring is not asked again
         assert "did not answer within 0.3 s" in caplog.text
         assert "memory" in store.name

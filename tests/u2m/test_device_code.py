@@ -48,6 +48,7 @@ def lines_of(stream: Any) -> queue.Queue[str]:
 def test_device_code_login_in_chromium_then_a_second_process_connects(
     sandbox: Sandbox, u2m_env: dict[str, str]
 ) -> None:
+    sandbox.set_lifetimes(device_code_interval_seconds=1)  # the login process polls in real time
     env = user_env(sandbox, u2m_env, "azure-u2m")
     env.pop("BRICKAUTH_BROWSER")  # nothing opens a browser on this machine
     user = env["BRICKAUTH_TEST_BROWSER_USER"]
@@ -99,13 +100,14 @@ def device_source(sandbox: Sandbox, env: dict[str, str], tmp_path: Path, **kwarg
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:Attempted too soon")  # the test's poll comes before msal's interval
 def test_device_code_declined_in_chromium(sandbox: Sandbox, u2m_env: dict[str, str], tmp_path: Path) -> None:
+    sandbox.set_lifetimes(device_code_interval_seconds=2)
     env = user_env(sandbox, u2m_env, "azure-u2m", BRICKAUTH_TEST_BROWSER_CONSENT="cancel")
     sandbox.tenant.admin_consent.pop((env["AZURE_CLIENT_ID"], AZURE_DATABRICKS_RESOURCE_ID), None)
     out = io.StringIO()
 
     def person_declines_while_we_wait(seconds: float) -> None:
         prompt = PROMPT.search(out.getvalue())
-        assert prompt is not None and seconds == 5
+        assert prompt is not None and seconds == 2  # the server's interval
         enter_code_in_chromium(env, *prompt.groups())
 
     source = device_source(sandbox, env, tmp_path, out=out, sleep=person_declines_while_we_wait)
@@ -145,6 +147,29 @@ def test_device_code_nobody_signs_in_times_out(
     assert count(sandbox, service="entra", grant_type=DEVICE_GRANT) == 4
     assert "enter the code" in out.getvalue() and "(within 12 s)." in out.getvalue()
     assert source.store.load(source.key) is None
+
+
+@pytest.mark.filterwarnings("ignore:Attempted too soon")  # the fake clock runs ahead of msal's
+def test_device_code_polls_at_the_interval_the_sandbox_sets(
+    sandbox: Sandbox, u2m_env: dict[str, str], tmp_path: Path
+) -> None:
+    sandbox.set_lifetimes(device_code_interval_seconds=3)
+    env = user_env(sandbox, u2m_env, "azure-u2m")
+    clock = FakeClock()
+    waits: list[float] = []
+
+    def wait(seconds: float) -> None:
+        waits.append(seconds)
+        clock.advance(seconds)
+
+    source = device_source(
+        sandbox, env, tmp_path, clock=clock, sleep=wait, login_timeout=1.2, out=io.StringIO()
+    )
+    with pytest.raises(LoginError) as err:
+        source.login()
+    assert err.value.code == "BA612"
+    assert waits == [3.0, 3.0]  # 6 s to wait in all, polled every 3 s
+    assert count(sandbox, service="entra", grant_type=DEVICE_GRANT) == 3
 
 
 def test_device_code_expired_at_the_server(sandbox: Sandbox, u2m_env: dict[str, str], tmp_path: Path) -> None:

@@ -11,6 +11,8 @@ import sys
 import time
 from typing import Any
 
+from brickauth.durations import format_duration
+
 U2M_TYPES = ("azure-u2m", "databricks-u2m")
 
 
@@ -90,7 +92,7 @@ def cmd_login(args: argparse.Namespace) -> int:
     result = source.login()
     left = result.token.expires_at - time.time()
     print(f"Signed in as {result.account or 'your account'} for {source.target()} ({source.flow}). "
-          f"Access token valid for {_duration(left)}; session saved in {source.store.name}.")
+          f"Access token valid for {format_duration(left)}; session saved in {source.store.name}.")
     return 0
 
 
@@ -148,7 +150,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     for row in rows:
         left = row["access_token_expires_in"]
         state = "unknown" if left is None else (
-            f"expires in {_duration(left)}" if left > 0 else f"expired {_duration(-left)} ago")
+            f"expires in {format_duration(left)}" if left > 0 else f"expired {format_duration(-left)} ago")
         refresh = "refreshes silently" if row["can_refresh"] else "no refresh token: sign in again"
         print(f"- {row['flow']}: {row['account'] or 'unknown account'} at {row['authority']} "
               f"(client {row['client_id']}; access token {state}; {refresh})")
@@ -168,14 +170,3 @@ def cmd_token(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(token.token + "\n")
     return 0
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(max(seconds, 0))
-    if seconds >= 86400:
-        return f"{seconds // 86400} d {seconds % 86400 // 3600} h"
-    if seconds >= 3600:
-        return f"{seconds // 3600} h {seconds % 3600 // 60} min"
-    if seconds >= 60:
-        return f"{seconds // 60} min"
-    return f"{seconds} s"

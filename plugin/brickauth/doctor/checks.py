@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 import socket
 import ssl
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Literal
 
+from brickauth.bounded import run_bounded
 from brickauth.clock import SYSTEM_CLOCK, Clock
 from brickauth.doctor.knowledge import KnowledgeBase, load
 from brickauth.doctor.plan import AZURE_DATABRICKS_RESOURCE, Plan, Problem
@@ -874,25 +875,6 @@ def _hang_outcome(ctx: Context, check: Check, seconds: float) -> Outcome:
     return Outcome("fail", f"no answer from {where} within {seconds:.1f} s (hang)", cause)
 
 
-def _run_bounded(func: Callable[[], Any], timeout: float) -> tuple[bool, Any]:
-    """Run ``func`` in a daemon thread; (finished, result or exception). A hung thread is abandoned."""
-    box: dict[str, Any] = {}
-    done = threading.Event()
-
-    def target() -> None:
-        try:
-            box["result"] = func()
-        except BaseException as exc:  # reported as the check's failure
-            box["error"] = exc
-        finally:
-            done.set()
-
-    threading.Thread(target=target, name="brickauth-doctor-check", daemon=True).start()
-    if not done.wait(max(timeout, 0.0)):
-        return False, None
-    return True, box.get("error", box.get("result"))
-
-
 def run_checks(
     plan: Plan,
     *,
@@ -956,19 +938,20 @@ def run_checks(
             on_start(check)
         budget = min(step_timeout * check.timeout_factor, remaining)
         t0 = clock.monotonic()
-        finished, result = _run_bounded(lambda check=check: check.func(ctx), budget)  # type: ignore[misc]
+        returned = run_bounded(partial(check.func, ctx), budget, name="brickauth-doctor-check")
         elapsed = clock.monotonic() - t0
-        if not finished:
+        if returned is None:
             emit(check, _hang_outcome(ctx, check, budget), elapsed)
             continue
-        if isinstance(result, BaseException):
-            emit(check, _exception_outcome(ctx, check, result), elapsed)
+        if returned.error is not None:
+            emit(check, _exception_outcome(ctx, check, returned.error), elapsed)
             continue
+        result = returned.get()
         for outcome in result if isinstance(result, list) else [result]:
             emit(check, outcome, elapsed)
     connection = ctx.state.get("sql_connection")
     if connection is not None:
-        _run_bounded(connection.close, min(step_timeout, 2.0))
+        run_bounded(connection.close, min(step_timeout, 2.0), name="brickauth-doctor-close")
     return findings
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from brickauth.durations import format_duration
 from brickauth.errors import BrickauthError
 
 if TYPE_CHECKING:
@@ -48,7 +49,6 @@ def open_token_store(ctx: Context) -> Any:
 
 
 def cached_sign_in(ctx: Context) -> Outcome:
-    from brickauth.cli.session import _duration
     from brickauth.doctor.checks import Outcome
     from brickauth.oauth.u2m import needs_new_sign_in
 
@@ -117,6 +117,6 @@ def cached_sign_in(ctx: Context) -> Outcome:
     return Outcome(
         "ok",
         f"signed in as {account} ({source.flow}, {store.name}); access token {how}, "
-        f"expires in {_duration(left)}{refresh_note}",
+        f"expires in {format_duration(left)}{refresh_note}",
         details=details,
     )

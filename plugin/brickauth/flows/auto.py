@@ -15,16 +15,13 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-import re
 from dataclasses import dataclass
 
 from brickauth.errors import ConfigurationError
 from brickauth.flows import FLOWS
+from brickauth.settings import looks_like_databricks_secret
 
 log = logging.getLogger(__name__)
-
-_DATABRICKS_SECRET = re.compile(r"^dose[0-9a-f]{20,}$", re.IGNORECASE)
-
 
 @dataclass(frozen=True)
 class Configured:
@@ -60,7 +57,7 @@ def choose(c: Configured) -> tuple[str, str]:
     if c.client_certificate_path:
         return "azure-m2m", f"a client certificate is set ({c.client_certificate_path})"
     if c.explicit_secret is not None:
-        if _DATABRICKS_SECRET.match(c.explicit_secret.strip()):
+        if looks_like_databricks_secret(c.explicit_secret):
             return "databricks-m2m", "client_secret is a Databricks OAuth secret (dose...)"
         if c.tenant_id:
             return "azure-m2m", f"client_secret is given and a tenant is set ({c.tenant_id})"

@@ -16,7 +16,7 @@ from brickauth.errors import BrickauthError, IdentityProviderError
 from brickauth.hosts import is_known_authority_host
 from brickauth.http import NO_RETRY, HttpClient
 from brickauth.idp_errors import first_sentence, from_entra
-from brickauth.lifecycle import expires_at_for
+from brickauth.lifecycle import access_token_from_response
 from brickauth.settings import (
     AZURE_DATABRICKS_SCOPE,
     Settings,
@@ -126,14 +126,7 @@ class AzureM2MSource:
         result = app.acquire_token_for_client(scopes=self.scopes)
         if not isinstance(result, dict) or "access_token" not in result:
             raise from_entra(result if isinstance(result, dict) else {})
-        access_token = str(result["access_token"])
-        expires_in = float(result.get("expires_in") or 3600)
-        return AccessToken(
-            token=access_token,
-            expires_at=expires_at_for(access_token, started, expires_in),
-            token_type=str(result.get("token_type") or "Bearer"),
-            scopes=tuple(self.scopes),
-        )
+        return access_token_from_response(result, started, self.scopes)
 
 
 def _no_token_cache() -> Any:

@@ -23,6 +23,7 @@ import logging
 from typing import Any
 from urllib.parse import urlsplit
 
+from brickauth.durations import format_duration
 from brickauth.errors import BrickauthError, IdentityProviderError, LoginError
 from brickauth.oauth.loopback import Callback
 from brickauth.oauth.u2m import SignInResult, U2MSource, login_error_from_redirect
@@ -203,7 +204,7 @@ class AzureU2MSource(U2MSource):
         wait = min(self.login_timeout * DEVICE_CODE_WAIT_FACTOR, float(flow.get("expires_in", 900)))
         self.terminal.say(
             f"brickauth: no browser here. To sign in to {self.target()}, open {page} in a browser on any "
-            f"device and enter the code {code} (within {_duration(wait)})."
+            f"device and enter the code {code} (within {format_duration(wait)})."
         )
         deadline = self.clock.now() + wait
         while True:
@@ -251,7 +252,3 @@ class AzureU2MSource(U2MSource):
             )
         err = self._error(result)
         return LoginError(err.message, fix=err.fix, code=err.code)
-
-
-def _duration(seconds: float) -> str:
-    return f"{seconds / 60:.0f} min" if seconds >= 120 else f"{seconds:.0f} s"

@@ -12,7 +12,7 @@ from brickauth.clock import SYSTEM_CLOCK, Clock
 from brickauth.errors import IdentityProviderError
 from brickauth.http import HttpClient, post_form
 from brickauth.idp_errors import from_oauth
-from brickauth.lifecycle import expires_at_for
+from brickauth.lifecycle import access_token_from_response
 from brickauth.settings import DATABRICKS_M2M_SCOPE, Settings
 from brickauth.token import AccessToken
 
@@ -66,11 +66,5 @@ class DatabricksM2MSource:
                     code="BA248",
                 )
             raise from_oauth(body, response.status_code)
-        access_token = str(body["access_token"])
-        expires_in = float(body.get("expires_in") or 3600)
-        return AccessToken(
-            token=access_token,
-            expires_at=expires_at_for(access_token, started, expires_in),
-            token_type=str(body.get("token_type") or "Bearer"),
-            scopes=tuple(str(body.get("scope") or " ".join(self.scopes)).split()),
-        )
+        scopes = str(body.get("scope") or " ".join(self.scopes)).split()
+        return access_token_from_response(body, started, scopes)

@@ -254,10 +254,10 @@ class Sandbox:
         import brickauth.sandbox.entra.app
         import brickauth.sandbox.workspace.app  # noqa: F401
 
-    def stop(self) -> None:
+    def stop(self) -> bool:
+        """Stop every service; False when a server's thread had to be abandoned (see ``HttpsServer``)."""
         servers, self._servers = self._servers, {}
-        for server in servers.values():
-            server.stop()
+        stopped = [server.stop() for server in servers.values()]
         future, self._engine_future = self._engine_future, None
         self._thrift = None
         if future is not None and not self._engine_submitted:
@@ -276,6 +276,7 @@ class Sandbox:
         if self._owns_directory and self._ca is not None:
             shutil.rmtree(self._ca.directory, ignore_errors=True)
         self._ca = None
+        return all(stopped)
 
     def __enter__(self) -> Sandbox:
         return self.start()
@@ -513,10 +514,7 @@ class Sandbox:
         )
         with self._lock:
             self.tenant.apps[app.app_id] = app
-            if workspace_member:
-                self.add_to_workspace(app.app_id, "service_principal", display_name=display_name)
-                if can_use:
-                    self.grant_can_use(app.app_id)
+            self._join_workspace(app.app_id, display_name, member=workspace_member, can_use=can_use)
         return app
 
     def add_databricks_service_principal(
@@ -529,11 +527,15 @@ class Sandbox:
         )
         with self._lock:
             self.workspace.account_service_principals[sp.application_id] = sp
-            if workspace_member:
-                self.add_to_workspace(sp.application_id, "service_principal", display_name=display_name)
-                if can_use:
-                    self.grant_can_use(sp.application_id)
+            self._join_workspace(sp.application_id, display_name, member=workspace_member, can_use=can_use)
         return sp
+
+    def _join_workspace(self, key: str, display_name: str, *, member: bool, can_use: bool) -> None:
+        """A new service principal into the workspace (when ``member``), with CAN USE (``can_use``)."""
+        if member:
+            self.add_to_workspace(key, "service_principal", display_name=display_name)
+            if can_use:
+                self.grant_can_use(key)
 
     def add_to_workspace(
         self, key: str, kind: PrincipalKind = "user", *, display_name: str = "", sql_access: bool = True,

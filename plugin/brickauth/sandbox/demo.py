@@ -25,8 +25,9 @@ console = Console(highlight=False, soft_wrap=True)
 
 
 def _whoami(env: dict[str, str], auth_type: str) -> str:
-    import brickauth
     from databricks import sql
+
+    import brickauth
 
     provider = brickauth.credentials_provider(auth_type)
     with sql.connect(
@@ -60,7 +61,9 @@ def _run_dbt(env: dict[str, str], work: Path, project: Path, profiles: Path) -> 
     for step in DBT_STEPS:
         cmd = [_dbt_executable(), *step,
                "--project-dir", str(project), "--profiles-dir", str(profiles)]
-        console.print(f"\n[bold]$ dbt {' '.join(step)}[/bold] --profiles-dir profiles/ci (auth_type azure-m2m)")
+        console.print(
+            f"\n[bold]$ dbt {' '.join(step)}[/bold] --profiles-dir profiles/ci (auth_type azure-m2m)"
+        )
         result = subprocess.run(cmd, env=dbt_env, cwd=work, timeout=300, check=False)
         if result.returncode != 0:
             console.print(f"[red]dbt {step[0]} failed (exit {result.returncode})[/red]")
@@ -104,7 +107,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         with tempfile.TemporaryDirectory(prefix="brickauth-demo-") as work:
             ok = _run_dbt(env, Path(work), project, profiles)
-    console.print("\n[bold green]Demo complete.[/bold green]" if ok else "\n[bold red]Demo failed.[/bold red]")
+    console.print(
+        "\n[bold green]Demo complete.[/bold green]" if ok else "\n[bold red]Demo failed.[/bold red]"
+    )
     return 0 if ok else 1
 
 

@@ -183,10 +183,11 @@ class HttpsServer:
         self._thread.start()
         return self
 
-    def stop(self, timeout: float = 5.0) -> None:
+    def stop(self, timeout: float = 5.0) -> bool:
+        """Stop serving; False when the serving thread was still alive after ``timeout`` s (abandoned)."""
         server, thread = self._server, self._thread
         if server is None:
-            return
+            return True
         self._server = None
         self._thread = None
         if self._on_stop is not None:
@@ -196,6 +197,7 @@ class HttpsServer:
         if thread is not None:
             thread.join(timeout)
         server.server_close()
+        return thread is None or not thread.is_alive()
 
     def __enter__(self) -> HttpsServer:
         return self.start()

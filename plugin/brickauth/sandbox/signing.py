@@ -42,7 +42,9 @@ class SigningKey:
             "alg": "RS256",
         }
 
-    def verify(self, token: str, *, audience: str | list[str] | None, issuer: str | None, leeway: float = 0) -> dict[str, Any]:
+    def verify(
+        self, token: str, *, audience: str | list[str] | None, issuer: str | None, leeway: float = 0
+    ) -> dict[str, Any]:
         """Decode and verify; raises ``jwt.InvalidTokenError`` subclasses."""
         options = {"verify_aud": audience is not None, "verify_iss": issuer is not None}
         claims: dict[str, Any] = jwt.decode(

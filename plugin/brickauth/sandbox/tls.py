@@ -16,7 +16,7 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 SYSTEM_BUNDLE_CANDIDATES = (
@@ -46,6 +46,27 @@ def system_ca_bundle() -> Path | None:
 
 def _utcnow() -> datetime.datetime:
     return datetime.datetime.now(datetime.timezone.utc)
+
+
+def self_signed_certificate(
+    common_name: str = "brickauth-test", *, days: int = 30
+) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
+    """An RSA key and a self-signed certificate for it: a client certificate credential, as an app
+    registration in Entra ID takes (RSA: what Entra signs client assertions with)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    now = _utcnow()
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=days))
+        .sign(key, hashes.SHA256())
+    )
+    return key, cert
 
 
 def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:

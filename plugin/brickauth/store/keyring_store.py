@@ -21,6 +21,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, TypeVar
 
+from brickauth.bounded import run_bounded
 from brickauth.errors import TokenStoreError
 from brickauth.store.base import DEFAULT_LOCK_TIMEOUT, Document, FileLocks, decode, encode, log
 from brickauth.store.keys import StoreKey
@@ -91,44 +92,30 @@ class KeyringStore:
     def _bounded(self, what: str, fn: Callable[..., T], *args: Any) -> T:
         if self._failed is not None:
             raise self._failed
-        box: dict[str, Any] = {}
-        done = threading.Event()
-
-        def run() -> None:
-            try:
-                box["value"] = fn(*args)
-            except BaseException as exc:  # handed to the caller below
-                box["error"] = exc
-            finally:
-                done.set()
-
+        backend = getattr(self, "_backend", None)  # None: finding the backend itself
+        keyring = f"The OS keyring ({_backend_name(backend) if backend is not None else 'backend'})"
         with self._calls:  # backends are not all thread-safe; one call at a time
-            # A daemon thread: a call that never returns must not keep the process alive.
-            threading.Thread(target=run, name="brickauth-keyring", daemon=True).start()
-            if not done.wait(self._timeout):
-                backend = getattr(self, "_backend", None)
+            returned = run_bounded(lambda: fn(*args), self._timeout, name="brickauth-keyring")
+            if returned is None:
                 self._failed = TokenStoreError(
-                    f"The OS keyring ({_backend_name(backend) if backend is not None else 'backend'}) did "
-                    f"not answer within {self._timeout:g} s ({what}); it may be locked or waiting for "
-                    "a prompt.",
+                    f"{keyring} did not answer within {self._timeout:g} s ({what}); it may be locked or "
+                    "waiting for a prompt.",
                     fix="unlock the keyring (or answer its prompt) and run again; set "
                     "BRICKAUTH_KEYRING_TIMEOUT to wait longer, or BRICKAUTH_TOKEN_STORE=file to skip it.",
                     code="BA401",
                 )
                 raise self._failed
-        if "error" in box:
-            exc = box["error"]
-            if isinstance(exc, TokenStoreError):
-                raise exc
-            backend = getattr(self, "_backend", None)  # None: finding the backend itself failed
-            raise TokenStoreError(
-                f"The OS keyring ({_backend_name(backend) if backend is not None else 'backend'}) failed "
-                f"to {what}: {type(exc).__name__}.",
-                fix="check that the keyring is unlocked and working (`keyring diagnose`), or set "
-                "BRICKAUTH_TOKEN_STORE=file to keep tokens in a plaintext file (0600).",
-                code="BA402",
-            ) from None
-        return box["value"]  # type: ignore[no-any-return]
+        exc = returned.error
+        if exc is None:
+            return returned.get()
+        if isinstance(exc, TokenStoreError):
+            raise exc
+        raise TokenStoreError(
+            f"{keyring} failed to {what}: {type(exc).__name__}.",
+            fix="check that the keyring is unlocked and working (`keyring diagnose`), or set "
+            "BRICKAUTH_TOKEN_STORE=file to keep tokens in a plaintext file (0600).",
+            code="BA402",
+        ) from None
 
     def _get(self, name: str) -> str | None:
         value = self._bounded("read an entry", self._backend.get_password, self._service, name)

@@ -928,7 +928,7 @@ class EntraService:
                 "device_code": rec.device_code,
                 "verification_uri": uri,
                 "expires_in": int(self.lifetimes.device_code_seconds),
-                "interval": 5,
+                "interval": max(1, round(self.lifetimes.device_code_interval_seconds)),
                 "message": f"To sign in, use a web browser to open the page {uri} and enter the code "
                 f"{rec.user_code} to authenticate.",
             }
