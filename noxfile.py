@@ -14,12 +14,20 @@ nox.options.sessions = ["tests"]
 ROOT = Path(__file__).parent
 OIDC_PROVIDER_DIR = ROOT / "tests" / "oidc_provider"
 
-# Supported dbt-databricks lines (dbt-core stays below 1.12: see shared FIELD-NOTES).
-DBT_LINES = {
-    "1.10": ["dbt-databricks~=1.10.0", "dbt-core>=1.10,<1.11"],
-    "1.11": ["dbt-databricks~=1.11.0", "dbt-core>=1.11.2,<1.12"],
-    "1.12": ["dbt-databricks~=1.12.0", "dbt-core>=1.11.2,<1.12"],
-}
+COMPAT_LINES = ROOT / "tests" / "dbt" / "compat_lines.txt"
+
+
+def _dbt_lines() -> dict[str, list[str]]:
+    """Supported dbt-databricks lines and their exact pins, from tests/dbt/compat_lines.txt."""
+    lines: dict[str, list[str]] = {}
+    for raw in COMPAT_LINES.read_text().splitlines():
+        if raw.strip() and not raw.lstrip().startswith("#"):
+            name, *pins = raw.split()
+            lines[name] = pins
+    return lines
+
+
+DBT_LINES = _dbt_lines()
 
 
 def _ensure_chromium(session: nox.Session) -> None:
@@ -53,7 +61,7 @@ def tests(session: nox.Session) -> None:
 @nox.session
 def lint(session: nox.Session) -> None:
     session.install(".[dev]")
-    session.run("ruff", "check", "plugin", "tests", "noxfile.py")
+    session.run("ruff", "check", "plugin", "tests", "benchmarks", "noxfile.py")
     session.run("mypy")
 
 
