@@ -15,11 +15,22 @@ from brickauth.durations import format_duration
 from brickauth.errors import BrickauthError
 
 if TYPE_CHECKING:
+    from brickauth.clock import Clock
     from brickauth.doctor.checks import Context, Outcome
 
 
 def _never_open(url: str) -> bool:  # pragma: no cover - doctor never starts a sign-in
     raise AssertionError("doctor must not open a browser")
+
+
+def u2m_clock(ctx: Context) -> Clock:
+    """The clock the U2M check judges and refreshes the cached sign-in by: doctor's own when one was
+    injected, else the flows' process clock (which honours ``BRICKAUTH_TEST_CLOCK_OFFSET``), so that
+    doctor sees the cache exactly as the next run of the flow would."""
+    from brickauth.clock import SYSTEM_CLOCK
+    from brickauth.oauth.u2m import process_clock
+
+    return process_clock() if ctx.clock is SYSTEM_CLOCK else ctx.clock
 
 
 def u2m_source(ctx: Context) -> Any:
@@ -31,7 +42,9 @@ def u2m_source(ctx: Context) -> Any:
     assert settings is not None
     store = ctx.state.get("store") or open_token_store(ctx)
     http = HttpClient(timeout=ctx.step_timeout, verify=settings.verify)
-    return load_source_class(settings.auth_type)(settings, store=store, http=http, opener=_never_open)
+    return load_source_class(settings.auth_type)(
+        settings, store=store, http=http, opener=_never_open, clock=u2m_clock(ctx)
+    )
 
 
 def open_token_store(ctx: Context) -> Any:
@@ -69,14 +82,14 @@ def cached_sign_in(ctx: Context) -> Outcome:
             "store.not_signed_in",
             details=details,
         )
+    _redact_stored(ctx, doc)
     cached = source.cached_token(doc)
     account = doc.get("account") or source.key.account or "unknown account"
     can_refresh = bool(doc.get("refresh_token") or doc.get("msal_cache"))
-    now = ctx.clock.now()
+    now = source.clock.now()
     details.update(account=account, can_refresh=can_refresh)
-    fresh = cached is not None and cached[0].expires_at - now > 60
     refreshed = False
-    if not fresh or ctx.refresh:
+    if not _fresh(cached, now) or ctx.refresh:
         if not can_refresh:
             return Outcome(
                 "fail",
@@ -84,28 +97,34 @@ def cached_sign_in(ctx: Context) -> Outcome:
                 "store.not_signed_in",
                 details=details,
             )
+        result = None
         try:
             with store.lock(source.key, timeout=ctx.step_timeout / 2):
                 doc = store.load(source.key) or doc  # another process may have refreshed meanwhile
-                result = source.refresh(doc)
-                if result is not None:
+                _redact_stored(ctx, doc)
+                cached = source.cached_token(doc)
+                if ctx.refresh or not _fresh(cached, now):
+                    result = source.refresh(doc)
+                    if result is None:
+                        return Outcome(
+                            "fail", f"the cached sign-in of {account} cannot be refreshed: run `{login}`",
+                            "store.not_signed_in", details=details,
+                        )  # fmt: skip
                     store.save(source.key, result.doc)
         except BrickauthError as err:
+            new_sign_in = needs_new_sign_in(err)
             outcome = ctx.refusal(
                 f"refreshing the cached sign-in of {account} failed",
                 str(err),
-                "store.not_signed_in" if needs_new_sign_in(err) else None,
+                "store.not_signed_in" if new_sign_in else None,
             )
-            if needs_new_sign_in(err):
+            if new_sign_in:
                 outcome.summary += f"; run `{login}`"
             outcome.details = details
             return outcome
-        if result is None:
-            return Outcome(
-                "fail", f"the cached sign-in of {account} cannot be refreshed: run `{login}`",
-                "store.not_signed_in", details=details,
-            )  # fmt: skip
-        cached, account, refreshed = (result.token, now), result.account or account, True
+        if result is not None:
+            _redact_stored(ctx, result.doc)
+            cached, account, refreshed = (result.token, now), result.account or account, True
     assert cached is not None
     token = cached[0]
     ctx.redact.add(token.token)
@@ -120,3 +139,24 @@ def cached_sign_in(ctx: Context) -> Outcome:
         f"expires in {format_duration(left)}{refresh_note}",
         details=details,
     )
+
+
+def _fresh(cached: Any, now: float) -> bool:
+    return cached is not None and cached[0].expires_at - now > 60
+
+
+def _redact_stored(ctx: Context, doc: Any) -> None:
+    """Every token of a stored sign-in is masked in doctor's output (an msal cache holds several)."""
+    import json
+
+    for name in ("access_token", "refresh_token"):
+        if isinstance(doc.get(name), str) and doc[name]:
+            ctx.redact.add(doc[name])
+    try:
+        cache = json.loads(doc.get("msal_cache") or "{}")
+    except (TypeError, ValueError):
+        return
+    for kind in ("AccessToken", "RefreshToken", "IdToken"):
+        for entry in (cache.get(kind) or {}).values():
+            if isinstance(entry, dict) and isinstance(entry.get("secret"), str) and entry["secret"]:
+                ctx.redact.add(entry["secret"])

@@ -109,7 +109,7 @@ class Authenticator:
         if verified.get("iss") not in self.entra_issuers():
             tid = verified.get("tid")
             if tid and tid != self.workspace.tenant_id:
-                raise errors.wrong_tenant(tid)
+                raise errors.wrong_tenant(self.entra.issuer_v1(self.workspace.tenant_id), verified.get("iss"))
             raise errors.invalid_token()
         aud = verified.get("aud")
         auds = aud if isinstance(aud, list) else [aud]

@@ -1,7 +1,8 @@
 """How the workspace says no: REST JSON, OAuth JSON and Thrift-path headers, as Databricks sends them.
 
-Texts marked "seen" are copied from real responses (issue trackers, forum posts); the others follow
-the same shapes. One ``Refusal`` renders on both paths: REST gets ``{"error_code", "message"}`` (front
+Texts marked "seen" are copied from real responses (issue trackers, forum posts, with the source);
+"unconfirmed" texts follow the same shapes but no real wording was found, so the doctor matches them on
+their stable parts (status, error_code), never on the sentence. One ``Refusal`` renders on both paths: REST gets ``{"error_code", "message"}`` (front
 door refusals carry a numeric ``error_code`` and ``X-Databricks-Reason-Phrase``, service refusals a
 string code), the Thrift path gets headers the SQL connector turns into
 ``Error during request to server: : <reason>``.
@@ -111,12 +112,15 @@ def wrong_audience(aud: object) -> Refusal:  # seen (Azure gateway, HTML body)
     )
 
 
-def wrong_tenant(tid: object) -> Refusal:
+# seen: https://github.com/databricks/databricks-sdk-py/pull/638 and
+# https://github.com/databricks/terraform-provider-databricks/issues/4262 (the same Jetty 400 page as the
+# audience check; the expected issuer is always the v1 ``sts.windows.net`` form).
+def wrong_tenant(expected_iss: str, iss: object) -> Refusal:
     return Refusal(
-        401,
-        f"Invalid access token: token tenant '{tid}' is not the tenant of this workspace",
+        400,
+        f"io.jsonwebtoken.IncorrectClaimException: Expected iss claim to be: {expected_iss}, but was: {iss}.",
         code="WRONG_TENANT",
-        thrift_header="thrift",
+        html_body=True,
     )
 
 
@@ -132,7 +136,7 @@ def not_in_workspace() -> Refusal:  # seen: the connector shows "...server: : Us
     return Refusal(403, "User not authorized", code="NOT_IN_WORKSPACE")
 
 
-def inactive(principal: str) -> Refusal:
+def inactive(principal: str) -> Refusal:  # unconfirmed: no real wording found
     return Refusal(403, f"User {principal} is not active in this workspace", code="PRINCIPAL_INACTIVE")
 
 
@@ -143,17 +147,20 @@ def invalid_scope() -> Refusal:  # seen ("Invalid scope")
 # --- services: permissions and resources -----------------------------------------------------------
 
 
+# seen (SQL APIs, PermissionDenied): databrickslabs/ucx tests/unit/account/test_workspaces.py and several
+# public repos quoting the Statement Execution API. The message does not name the principal. Workspace
+# APIs say "...without the databricks-sql-access or workspace-access [or workspace-consume] entitlements".
 def no_sql_entitlement(principal: str) -> Refusal:
+    del principal  # not named in the real message
     return Refusal(
         403,
-        f"PERMISSION_DENIED: {principal} does not have the 'databricks-sql-access' entitlement "
-        "(Databricks SQL access) in this workspace",
+        "This API is disabled for users without the databricks-sql-access entitlement.",
         code="NO_SQL_ENTITLEMENT",
         error_code="PERMISSION_DENIED",
     )
 
 
-def no_workspace_access(principal: str) -> Refusal:
+def no_workspace_access(principal: str) -> Refusal:  # unconfirmed (see no_sql_entitlement)
     return Refusal(
         403,
         f"{principal} does not have the 'workspace-access' entitlement in this workspace",
@@ -162,11 +169,14 @@ def no_workspace_access(principal: str) -> Refusal:
     )
 
 
+# seen in part: https://github.com/databricks/databricks-sql-python/issues/729 ("Service Principal does
+# not have permission to use warehouse", paraphrased by the user); the exact sentence with the id is
+# quoted in public app tests. The principal is not named.
 def no_can_use(principal: str, warehouse_id: str) -> Refusal:
+    del principal
     return Refusal(
         403,
-        f"PERMISSION_DENIED: User {principal} does not have CAN_USE permission "
-        f"on SQL warehouse {warehouse_id}",
+        f"PERMISSION_DENIED: User does not have permission to use warehouse {warehouse_id}.",
         code="NO_CAN_USE",
         error_code="PERMISSION_DENIED",
     )
@@ -181,12 +191,15 @@ def no_can_manage(principal: str, warehouse_id: str) -> Refusal:
     )
 
 
+# seen (REST): https://github.com/databrickslabs/ucx/issues/1467 "databricks.sdk.errors.platform.NotFound:
+# The warehouse 1c419929a853c89b was not found." The SDK raised plain NotFound, not ResourceDoesNotExist,
+# so the error_code is not RESOURCE_DOES_NOT_EXIST: NOT_FOUND is inferred. The Thrift path is unconfirmed.
 def warehouse_not_found(warehouse_id: str) -> Refusal:
     return Refusal(
         404,
-        f"SQL warehouse {warehouse_id} does not exist",
+        f"The warehouse {warehouse_id} was not found.",
         code="WAREHOUSE_NOT_FOUND",
-        error_code="RESOURCE_DOES_NOT_EXIST",
+        error_code="NOT_FOUND",
     )
 
 
@@ -201,10 +214,13 @@ def warehouse_starting(warehouse_id: str, retry_after: int) -> Refusal:  # seen 
     )
 
 
+# seen in part: "Command failed because warehouse <id> was stopped." (quoted from a run log in a public
+# repo, followed by the stop reason; https://github.com/PostHog/posthog/pull/49614 confirms "was stopped").
+# Real Databricks reports it as a failed statement; the status, error_code and header here are unconfirmed.
 def warehouse_stopped(warehouse_id: str) -> Refusal:
     return Refusal(
         400,
-        f"SQL warehouse {warehouse_id} is stopped and auto start is off: start it and retry",
+        f"Command failed because warehouse {warehouse_id} was stopped.",
         code="WAREHOUSE_STOPPED",
         error_code="INVALID_STATE",
         thrift_header="thrift",

@@ -478,6 +478,8 @@ class OidcServer:
                         "expires_in": remaining,
                         "issued_token_type": TOKEN_TYPE_JWT,
                     }
+        # unconfirmed: no real body found (databricks-sql-python#904/#928: the connector drops it);
+        # RFC 8693 shape. The doctor matches the exchange grant and the OAuth error, not this sentence.
         raise OAuthError(
             "invalid_request",
             f"Token exchange failed: no federation policy of account '{self.workspace.account_id}' "
