@@ -270,8 +270,13 @@ def from_oauth(
             "(https://<workspace>/oidc/.well-known/oauth-authorization-server must answer).",
             code="BA247" if status == 404 else "BA248",
         )
-    known = _OAUTH_FIXES.get(error)
-    cls = _class_for(error)
+    kind = error
+    if error == "invalid_request" and "refresh token" in description.lower():
+        # Databricks answers a dead refresh token with invalid_request "Refresh token is invalid"
+        # (databricks/cli#667): an expired grant, so the fix is to sign in again.
+        kind = "invalid_grant"
+    known = _OAUTH_FIXES.get(kind)
+    cls = _class_for(kind)
     if known is None:
         return cls(
             f"{issuer} refused the token request ({error}): {description or 'no description'}",

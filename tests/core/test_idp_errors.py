@@ -77,6 +77,16 @@ def test_transient_entra_error() -> None:
             False,
         ),
         ({"error": "invalid_grant"}, 400, InvalidGrantError, "BA241", False),
+        # Databricks' answer to a dead refresh token (databricks/cli#667): sign in again.
+        (
+            {"error": "invalid_request", "error_description": "Refresh token is invalid"},
+            400,
+            InvalidGrantError,
+            "BA241",
+            False,
+        ),
+        ({"error": "invalid_request", "error_description": "Missing code_verifier"}, 400,
+         IdentityProviderError, "BA245", False),
         ({"error": "invalid_scope"}, 400, IdentityProviderError, "BA242", False),
         ({"error": "weird_error", "error_description": "x"}, 400, IdentityProviderError, "BA249", False),
         ({}, 503, IdentityProviderError, "BA250", True),

@@ -1,7 +1,7 @@
 """`brickauth doctor` refreshing a cached U2M sign-in, against the real sandbox.
 
 The store is primed with a real sign-in: databricks-u2m without a browser (the pasted-redirect path,
-its workspace sign-in form driven by requests: tests/u2m/test_no_browser.py), azure-u2m with Entra's
+its workspace sign-in form driven by requests: tests/u2m/u2m_harness.py), azure-u2m with Entra's
 sign-in driven by the headless Chromium helper (tests/u2m/drive_browser.py). Doctor then runs as a
 user would, in a child process on a keyring backend of tests/store persisted in a file, with
 ``BRICKAUTH_TEST_CLOCK_OFFSET`` making the cached access token expired without anyone waiting.
@@ -36,12 +36,11 @@ def helpers() -> Any:
         if str(folder) not in sys.path:
             sys.path.insert(0, str(folder))
     import keyrings_for_tests
-    import test_no_browser
     import u2m_harness
 
     class Helpers:
         FileKeyring = keyrings_for_tests.FileKeyring
-        PasteAfterSignIn = test_no_browser.PasteAfterSignIn
+        PasteAfterSignIn = u2m_harness.PasteAfterSignIn
         harness = u2m_harness
 
     return Helpers
@@ -51,8 +50,7 @@ def helpers() -> Any:
 def base_env(tmp_path: Path) -> dict[str, str]:
     """For brickauth processes: a file-backed test keyring shared with this process, private state dir
     and home (no ~/.databrickscfg), and the test browser hook's output folder."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("BRICKAUTH_", "DATABRICKS_", "AZURE_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BRICKAUTH_", "DATABRICKS_", "AZURE_"))}
     env.update(
         PYTHONPATH=str(STORE_TESTS),
         PYTHON_KEYRING_BACKEND="keyrings_for_tests.FileKeyring",
@@ -106,19 +104,24 @@ def sign_in(sandbox: Sandbox, base_env: dict[str, str], helpers: Any) -> Iterato
     def prime(flow: str) -> Signed:
         env = helpers.harness.user_env(sandbox, base_env, flow)
         settings = resolve_settings({"auth_type": flow, "interactive": True}, env)
-        store = KeyringStore(helpers.FileKeyring(env["BRICKAUTH_TEST_KEYRING_FILE"]),
-                             lock_dir=Path(env["BRICKAUTH_STATE_DIR"]) / "locks")
+        store = KeyringStore(
+            helpers.FileKeyring(env["BRICKAUTH_TEST_KEYRING_FILE"]),
+            lock_dir=Path(env["BRICKAUTH_STATE_DIR"]) / "locks",
+        )
         if flow == "databricks-u2m":  # no browser: the link is "opened elsewhere", the address pasted back
             out = io.StringIO()
-            source: Any = DatabricksU2MSource(settings, store=store, no_browser=True, out=out,
-                                              stdin=helpers.PasteAfterSignIn(out, env))
+            source: Any = DatabricksU2MSource(
+                settings, store=store, no_browser=True, out=out, stdin=helpers.PasteAfterSignIn(out, env)
+            )
         else:  # Entra's sign-in pages, in the real headless Chromium
 
             def open_url(url: str) -> None:
                 driver = [sys.executable, str(U2M_TESTS / "drive_browser.py"), url]
                 browsers.append(subprocess.Popen(driver, env=env))
 
-            source = AzureU2MSource(settings, store=store, opener=open_url, out=io.StringIO(), login_timeout=90)
+            source = AzureU2MSource(
+                settings, store=store, opener=open_url, out=io.StringIO(), login_timeout=90
+            )
         result = source.login()
         assert result.account == env["BRICKAUTH_TEST_BROWSER_USER"]
         return Signed(source, env)
@@ -128,8 +131,9 @@ def sign_in(sandbox: Sandbox, base_env: dict[str, str], helpers: Any) -> Iterato
         browser.wait(timeout=60)
 
 
-def doctor(signed: Signed, *args: str, offset: str | None = EXPIRED) -> tuple[subprocess.CompletedProcess[str],
-                                                                             dict[str, Any]]:
+def doctor(
+    signed: Signed, *args: str, offset: str | None = EXPIRED
+) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
     """``brickauth doctor --json`` in a child process "``offset`` seconds later"; its token check."""
     from u2m_harness import brickauth
 
@@ -178,20 +182,21 @@ def test_an_expired_access_token_is_refreshed_and_the_rotated_tokens_saved(
 
     assert token["status"] == "ok", token
     assert f"signed in as {user} ({flow}, " in token["summary"]
-    assert "access token refreshed with the saved refresh token, expires in 1 h" in token["summary"] or \
-        "access token refreshed with the saved refresh token, expires in 59 min" in token["summary"]
+    assert "access token refreshed with the saved refresh token, expires in " in token["summary"]
+    assert 3500 < token["details"]["expires_in"] <= 3600  # a new one-hour token, by doctor's clock
     assert token["details"]["refreshed"] is True and token["details"]["account"] == user
     assert sandbox.request_log.count(service=service, grant_type="refresh_token") == 1
     assert sandbox.request_log.count(service=service, grant_type="refresh_token", status=200) == 1
     after = signed.doc()
     assert signed.refresh_token() != before_rt  # rotated, and saved back
     assert after["expires_at"] > before_doc["expires_at"]
-    assert done.returncode == 0, [(c["check"], c["summary"]) for c in json.loads(done.stdout)["checks"]
-                                  if c["status"] != "ok"]
+    assert done.returncode == 0, [
+        (c["check"], c["summary"]) for c in json.loads(done.stdout)["checks"] if c["status"] != "ok"
+    ]
     assert_no_token_in(signed, before_secrets, done.stdout, done.stderr)
 
     # The saved, rotated refresh token is the one the next run uses (a fresh token now: no refresh).
-    again, token = doctor(signed, offset="0")
+    _, token = doctor(signed, offset="0")
     assert token["status"] == "ok" and token["details"]["refreshed"] is False
     assert "access token cached" in token["summary"]
     assert sandbox.request_log.count(service=service, grant_type="refresh_token") == 1
@@ -215,14 +220,12 @@ def test_refresh_flag_refreshes_a_fresh_token(sandbox: Sandbox, sign_in: Callabl
 # -- a refused refresh: the cause and the exact login command ---------------------------------------
 
 
-def revoke(sandbox: Sandbox, signed: Signed) -> tuple[str, str]:
-    """Revoke the grant behind the saved refresh token; the cause id doctor should name and the
-    IdP's words."""
-    user = signed.env["BRICKAUTH_TEST_BROWSER_USER"].lower()
-    if signed.source.flow == "azure-u2m":  # a password reset: AADSTS50173
-        sandbox.entra.reset_password(sandbox.tenant.users[user], "a-new-password-1!")
-        return "entra.grant_revoked", "AADSTS50173"
-    raise AssertionError(signed.source.flow)
+def revoke(sandbox: Sandbox, signed: Signed) -> tuple[str, str, str]:
+    """Revoke the Entra grant behind the saved refresh token with a password reset; the cause id, error
+    code and IdP's words doctor should show."""
+    user = sandbox.tenant.users[signed.env["BRICKAUTH_TEST_BROWSER_USER"].lower()]
+    sandbox.entra.reset_password(user, "a-new-password-1!")
+    return "entra.grant_revoked", "BA221", "(AADSTS50173)"
 
 
 @pytest.mark.parametrize(
@@ -235,9 +238,10 @@ def test_a_refused_refresh_names_the_cause_and_the_login_command(
         sandbox.workspace.oauth_apps["databricks-cli"].refresh_token_ttl_minutes = 0
     signed = sign_in(flow)
     if flow == "databricks-u2m":
-        cause, said = "store.not_signed_in", "invalid_grant"
+        cause, code, said = "databricks.refresh_token_expired", "BA241", "[Refresh token is invalid]"
     else:
-        cause, said = revoke(sandbox, signed)
+        cause, code, said = revoke(sandbox, signed)
+    user = signed.env["BRICKAUTH_TEST_BROWSER_USER"]
     before_doc, before_secrets = signed.doc(), signed.secrets()
     login = f"brickauth login --host {sandbox.workspace_url} --auth-type {flow}"
     if flow == "azure-u2m":
@@ -246,8 +250,9 @@ def test_a_refused_refresh_names_the_cause_and_the_login_command(
     done, token = doctor(signed)
 
     assert (token["status"], token["cause_id"]) == ("fail", cause), token
+    assert token["summary"].startswith(f"refreshing the cached sign-in of {user} was refused: [{code}] ")
     assert said in token["summary"]
-    assert token["summary"].endswith(f"; run `{login}`"), token["summary"]
+    assert token["summary"].endswith(f". Fix: run `{login}`"), token["summary"]
     assert token["details"]["login_command"] == login
     assert done.returncode == 1
     service = token_service(flow)
@@ -260,3 +265,46 @@ def test_a_refused_refresh_names_the_cause_and_the_login_command(
     assert text.returncode == 1
     assert f"run `{login}`" in text.stdout and f"[{cause}]" in text.stdout
     assert_no_token_in(signed, before_secrets, text.stdout, text.stderr)
+
+
+# -- in process: a clock injected into doctor is the one the flow refreshes by ----------------------
+
+
+def test_an_injected_clock_is_the_flows_clock(
+    sandbox: Sandbox, sign_in: Callable[[str], Signed], helpers: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import keyring
+
+    from brickauth.clock import FakeClock
+    from brickauth.doctor.checks import Check, check_token, run_checks
+    from brickauth.doctor.plan import build_plan
+    from brickauth.doctor.sources import gather
+
+    signed = sign_in("databricks-u2m")
+    before_rt = signed.refresh_token()
+    for name in ("BRICKAUTH_STATE_DIR", "BRICKAUTH_TEST_KEYRING_FILE"):  # the latter: keyring's discovery
+        monkeypatch.setenv(name, signed.env[name])
+    monkeypatch.delenv("BRICKAUTH_TOKEN_STORE", raising=False)
+    plan = build_plan(
+        gather(
+            {"auth_type": "databricks-u2m"}, env=signed.env, config_file=Path("/nonexistent/.databrickscfg")
+        )
+    )
+    later = FakeClock(start=signed.doc()["expires_at"] + 5)  # the access token expired 5 s ago
+    previous = keyring.get_keyring()
+    keyring.set_keyring(helpers.FileKeyring(signed.env["BRICKAUTH_TEST_KEYRING_FILE"]))
+    try:
+        [token] = run_checks(
+            plan,
+            checks=[Check("token.acquire", "Token", check_token, target="idp")],
+            clock=later,
+            step_timeout=5.0,
+            deadline=20.0,
+        )
+    finally:
+        keyring.set_keyring(previous)
+    assert token.status == "ok", token.summary
+    assert token.details["refreshed"] is True and token.details["expires_in"] == 3600
+    assert sandbox.request_log.count(service="workspace", grant_type="refresh_token", status=200) == 1
+    assert signed.refresh_token() != before_rt
+    assert signed.doc()["expires_at"] == later.now() + 3600  # the flow read doctor's clock

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -10,6 +12,8 @@ import textwrap
 import time
 from pathlib import Path
 from typing import Any
+
+import requests
 
 from brickauth.sandbox.core import Sandbox
 
@@ -91,3 +95,35 @@ def landing_text(env: dict[str, str], n: int = 1) -> str:
 
 def count(sb: Sandbox, **criteria: Any) -> int:
     return sb.request_log.count(**criteria)
+
+
+# -- databricks-u2m without a browser: the printed link is opened "elsewhere" ----------------------
+
+
+def sign_in_elsewhere(printed: str, env: dict[str, str]) -> str:
+    """Open the printed link, sign in at the workspace page; return where the browser was sent."""
+    url = re.search(r"https://\S+/oidc/v1/authorize\?\S+", printed)
+    assert url is not None, printed
+    http = requests.Session()
+    http.verify = env["REQUESTS_CA_BUNDLE"]
+    http.trust_env = False  # else the machine's REQUESTS_CA_BUNDLE overrides verify
+    page = http.get(url.group(0), timeout=10)
+    txn = re.search(r'name="txn" value="([^"]+)"', page.text)
+    assert txn is not None, page.text[:300]
+    done = http.post(page.url, data={"txn": txn.group(1), "username": env["BRICKAUTH_TEST_BROWSER_USER"],
+                                      "password": env["BRICKAUTH_TEST_BROWSER_PASSWORD"]},
+                     allow_redirects=False, timeout=10)
+    assert done.status_code in (302, 303), done.text[:300]
+    return str(done.headers["Location"])
+
+
+class PasteAfterSignIn(io.StringIO):
+    """stdin whose line is the redirect address, produced when the command asks for it."""
+
+    def __init__(self, out: io.StringIO, env: dict[str, str], tamper: bool = False) -> None:
+        super().__init__()
+        self.out, self.env, self.tamper = out, env, tamper
+
+    def readline(self, size: int | None = -1) -> str:
+        address = sign_in_elsewhere(self.out.getvalue(), self.env)
+        return (address.replace("state=", "state=x") if self.tamper else address) + "\n"

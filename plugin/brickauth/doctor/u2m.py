@@ -19,6 +19,10 @@ if TYPE_CHECKING:
     from brickauth.doctor.checks import Context, Outcome
 
 
+# Knowledge-base causes whose only fix is a new sign-in, whatever error class the refusal raised.
+_RESIGN_IN_CAUSES = frozenset({"databricks.refresh_token_expired"})
+
+
 def _never_open(url: str) -> bool:  # pragma: no cover - doctor never starts a sign-in
     raise AssertionError("doctor must not open a browser")
 
@@ -112,14 +116,17 @@ def cached_sign_in(ctx: Context) -> Outcome:
                         )  # fmt: skip
                     store.save(source.key, result.doc)
         except BrickauthError as err:
-            new_sign_in = needs_new_sign_in(err)
             outcome = ctx.refusal(
                 f"refreshing the cached sign-in of {account} failed",
                 str(err),
-                "store.not_signed_in" if new_sign_in else None,
+                "store.not_signed_in" if needs_new_sign_in(err) else None,
             )
-            if new_sign_in:
-                outcome.summary += f"; run `{login}`"
+            # Databricks itself answers an expired refresh token with invalid_request (BA245), which
+            # the flows do not treat as "sign in again": the knowledge base recognises its wording.
+            new_sign_in = needs_new_sign_in(err) or outcome.cause_id in _RESIGN_IN_CAUSES
+            if new_sign_in:  # the exact command, instead of the error's generic "brickauth login"
+                what = f"refreshing the cached sign-in of {account} was refused"
+                outcome.summary = f"{what}: [{err.code}] {err.message} Fix: run `{login}`"
             outcome.details = details
             return outcome
         if result is not None:

@@ -1,11 +1,11 @@
 """How the workspace says no: REST JSON, OAuth JSON and Thrift-path headers, as Databricks sends them.
 
-Texts marked "seen" are copied from real responses (issue trackers, forum posts, with the source);
-"unconfirmed" texts follow the same shapes but no real wording was found, so the doctor matches them on
-their stable parts (status, error_code), never on the sentence. One ``Refusal`` renders on both paths: REST gets ``{"error_code", "message"}`` (front
-door refusals carry a numeric ``error_code`` and ``X-Databricks-Reason-Phrase``, service refusals a
-string code), the Thrift path gets headers the SQL connector turns into
-``Error during request to server: : <reason>``.
+Texts marked "seen" are copied from real responses (issue trackers, forum posts), with the source;
+"unconfirmed" texts follow the same shapes but no real wording was found, so the doctor matches them
+on their stable parts (status, error_code), never on the sentence. One ``Refusal`` renders on both
+paths: REST gets ``{"error_code", "message"}`` (front door refusals carry a numeric ``error_code`` and
+``X-Databricks-Reason-Phrase``, service refusals a string code), the Thrift path gets headers the SQL
+connector turns into ``Error during request to server: : <reason>``.
 """
 
 from __future__ import annotations

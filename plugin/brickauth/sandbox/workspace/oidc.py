@@ -424,10 +424,9 @@ class OidcServer:
         token = request.form.get("refresh_token", "")
         with self._lock:
             grant = self._refresh.get(token)
-        if grant is None or grant.client_id != app.client_id:
-            raise OAuthError("invalid_grant", "Refresh token is invalid")
-        if grant.expires_at <= self.clock.now():
-            raise OAuthError("invalid_grant", "Refresh token has expired")
+        if grant is None or grant.client_id != app.client_id or grant.expires_at <= self.clock.now():
+            # seen: databricks/cli#667, #709 (oauth2: "invalid_request" "Refresh token is invalid")
+            raise OAuthError("invalid_request", "Refresh token is invalid")
         principal = self.workspace.principals.get(grant.principal)
         if principal is None or not principal.active:
             raise OAuthError("invalid_grant", "Refresh token is invalid: the user is no longer active")
