@@ -28,6 +28,7 @@ def _dbt_lines() -> dict[str, list[str]]:
 
 
 DBT_LINES = _dbt_lines()
+CURRENT_LINE = list(DBT_LINES)[-1]
 
 
 def _ensure_chromium(session: nox.Session) -> None:
@@ -54,8 +55,10 @@ def tests(session: nox.Session) -> None:
     """The whole suite against the sandbox, with real clients (installs what it needs)."""
     _ensure_chromium(session)
     _npm_install(session)
-    session.install(".[dev]")
-    session.run("pytest", *(session.posargs or ["-q"]))
+    # The newest supported dbt-databricks line, pinned, so every run tests the same versions.
+    session.install(".[dev]", *DBT_LINES[CURRENT_LINE])
+    # Two workers: much of the suite waits on dbt and browser subprocesses.
+    session.run("pytest", *(session.posargs or ["-q", "-n", "2"]))
 
 
 @nox.session
@@ -85,4 +88,4 @@ def bench(session: nox.Session) -> None:
 def compat(session: nox.Session, line: str) -> None:
     """The dbt tests once per supported dbt-databricks line."""
     session.install(".[dev]", *DBT_LINES[line])
-    session.run("pytest", "-q", "tests/dbt", "-m", "dbt")
+    session.run("pytest", "-q", "-n", "2", "tests/dbt", "-m", "dbt")
