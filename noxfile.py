@@ -71,7 +71,7 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def demo(session: nox.Session) -> None:
     """Start the sandbox, connect with M2M through sql.connect, then run dbt on sample_project."""
-    session.install(".[sandbox,dbt]")
+    session.install(".[sandbox,dbt]", *DBT_LINES[CURRENT_LINE])
     session.run("python", "-m", "brickauth.sandbox.demo", *session.posargs)
 
 
