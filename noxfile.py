@@ -66,6 +66,9 @@ def lint(session: nox.Session) -> None:
     session.install(".[dev]")
     session.run("ruff", "check", "plugin", "tests", "benchmarks", "noxfile.py")
     session.run("mypy")
+    with session.chdir(ROOT / "plugin"):  # the dbt adapter plugin lives in dbt's namespace package
+        session.run("mypy", "--strict", "-p", "dbt.adapters.brickauth", "--namespace-packages",
+                    "--explicit-package-bases")
 
 
 @nox.session
