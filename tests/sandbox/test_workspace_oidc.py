@@ -331,20 +331,47 @@ def test_authorization_code_with_pkce_in_a_real_browser(app_with_loopback: tuple
     assert ws.log.count(path="/oidc/v1/authorize", method="POST", principal=ALICE) == 2
 
 
-def _sign_in_again(ws: Harness, cb: Callback, challenge: str) -> str:
-    """A second sign-in without a browser (form post), for a fresh code."""
-    cb.received.clear()
+def form_sign_in(
+    ws: Harness,
+    username: str,
+    password: str,
+    *,
+    client_id: str = CLI_APP,
+    redirect_uri: str = "http://localhost:8020",
+    challenge: str = "c" * 43,
+    state: str = "s",
+    scope: str = "all-apis offline_access",
+) -> requests.Response:
+    """Sign in on the workspace's HTML form without a browser; returns the form post's answer."""
     s = requests.Session()
-    page = s.get(authorize_url(ws, "brickauth-test", cb.redirect_uri, challenge, "s2"), timeout=10)
+    page = s.get(authorize_url(ws, client_id, redirect_uri, challenge, state, scope=scope), timeout=10)
     txn = page.text.split('name="txn" value="')[1].split('"')[0]
-    r = s.post(
+    return s.post(
         ws.url("/oidc/v1/authorize"),
-        data={"txn": txn, "username": ALICE, "password": ALICE_PASSWORD},
+        data={"txn": txn, "username": username, "password": password},
         allow_redirects=False,
         timeout=10,
     )
+
+
+def code_of(answer: requests.Response) -> str:
+    return parse_qs(urlsplit(answer.headers["Location"]).query)["code"][0]
+
+
+def redeem(ws: Harness, code: str, verifier: str) -> dict[str, str]:
+    data = {"grant_type": "authorization_code", "code": code, "client_id": CLI_APP,
+            "redirect_uri": "http://localhost:8020", "code_verifier": verifier}
+    tokens: dict[str, str] = token_request(ws, data).json()
+    return tokens
+
+
+def _sign_in_again(ws: Harness, cb: Callback, challenge: str) -> str:
+    """A second sign-in without a browser (form post), for a fresh code."""
+    cb.received.clear()
+    r = form_sign_in(ws, ALICE, ALICE_PASSWORD, client_id="brickauth-test", redirect_uri=cb.redirect_uri,
+                     challenge=challenge, state="s2")
     assert r.status_code == 302
-    return parse_qs(urlsplit(r.headers["Location"]).query)["code"][0]
+    return code_of(r)
 
 
 @pytest.mark.browser
@@ -406,15 +433,7 @@ def test_pkce_is_required(ws: Harness) -> None:
 
 def test_deactivated_user_cannot_sign_in(ws: Harness) -> None:
     _, challenge = pkce()
-    s = requests.Session()
-    page = s.get(authorize_url(ws, CLI_APP, "http://localhost:8020", challenge, "s"), timeout=10)
-    txn = page.text.split('name="txn" value="')[1].split('"')[0]
-    r = s.post(
-        ws.url("/oidc/v1/authorize"),
-        data={"txn": txn, "username": DAVE, "password": "Dave-pw-1"},
-        allow_redirects=False,
-        timeout=10,
-    )
+    r = form_sign_in(ws, DAVE, "Dave-pw-1", challenge=challenge)
     assert r.status_code == 403
     assert "not active" in r.text
 
@@ -422,26 +441,7 @@ def test_deactivated_user_cannot_sign_in(ws: Harness) -> None:
 def test_refresh_token_expires_after_the_app_ttl(ws: Harness) -> None:
     ws.workspace.oauth_apps[CLI_APP].refresh_token_ttl_minutes = 60
     verifier, challenge = pkce()
-    s = requests.Session()
-    page = s.get(authorize_url(ws, CLI_APP, "http://localhost:8020", challenge, "s"), timeout=10)
-    txn = page.text.split('name="txn" value="')[1].split('"')[0]
-    r = s.post(
-        ws.url("/oidc/v1/authorize"),
-        data={"txn": txn, "username": ALICE, "password": ALICE_PASSWORD},
-        allow_redirects=False,
-        timeout=10,
-    )
-    code = parse_qs(urlsplit(r.headers["Location"]).query)["code"][0]
-    tokens = token_request(
-        ws,
-        {
-            "grant_type": "authorization_code",
-            "code": code,
-            "client_id": CLI_APP,
-            "redirect_uri": "http://localhost:8020",
-            "code_verifier": verifier,
-        },
-    ).json()
+    tokens = redeem(ws, code_of(form_sign_in(ws, ALICE, ALICE_PASSWORD, challenge=challenge)), verifier)
     ws.clock.advance(59 * 60)
     ok = token_request(
         ws, {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"], "client_id": CLI_APP}
@@ -458,26 +458,6 @@ def test_refresh_token_expires_after_the_app_ttl(ws: Harness) -> None:
 
 def test_no_refresh_token_without_offline_access(ws: Harness) -> None:
     verifier, challenge = pkce()
-    s = requests.Session()
-    page = s.get(
-        authorize_url(ws, CLI_APP, "http://localhost:8020", challenge, "s", scope="all-apis"), timeout=10
-    )
-    txn = page.text.split('name="txn" value="')[1].split('"')[0]
-    r = s.post(
-        ws.url("/oidc/v1/authorize"),
-        data={"txn": txn, "username": ALICE, "password": ALICE_PASSWORD},
-        allow_redirects=False,
-        timeout=10,
-    )
-    code = parse_qs(urlsplit(r.headers["Location"]).query)["code"][0]
-    tokens = token_request(
-        ws,
-        {
-            "grant_type": "authorization_code",
-            "code": code,
-            "client_id": CLI_APP,
-            "redirect_uri": "http://localhost:8020",
-            "code_verifier": verifier,
-        },
-    ).json()
+    answer = form_sign_in(ws, ALICE, ALICE_PASSWORD, challenge=challenge, scope="all-apis")
+    tokens = redeem(ws, code_of(answer), verifier)
     assert "access_token" in tokens and "refresh_token" not in tokens
