@@ -4,6 +4,7 @@ signed in by a real headless Chromium, refresh tokens and their TTL, through req
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import secrets
 import shutil
@@ -237,8 +238,9 @@ def authorize_url(
     return h.url("/oidc/v1/authorize?" + urlencode(params))
 
 
-def browser_sign_in(url: str, username: str, password: str) -> str:
-    """Drive a real headless Chromium through the sign-in page; returns the final page text."""
+@contextlib.contextmanager
+def chromium_page(url: str) -> Iterator[Any]:
+    """A real headless Chromium page opened at ``url`` (skips when Chromium or Playwright is missing)."""
     playwright = pytest.importorskip("playwright.sync_api")
     if not Path(CHROMIUM).exists():
         pytest.skip("chromium is not installed (apt-get install chromium)")
@@ -247,13 +249,19 @@ def browser_sign_in(url: str, username: str, password: str) -> str:
         try:
             page = browser.new_context(ignore_https_errors=True).new_page()
             page.goto(url, timeout=15_000)
-            page.fill("input[name=username]", username)
-            page.fill("input[name=password]", password)
-            page.click("button[type=submit]")
-            page.wait_for_load_state("load", timeout=15_000)
-            return str(page.inner_text("body", timeout=15_000))
+            yield page
         finally:
             browser.close()
+
+
+def browser_sign_in(url: str, username: str, password: str) -> str:
+    """Drive a real headless Chromium through the sign-in page; returns the final page text."""
+    with chromium_page(url) as page:
+        page.fill("input[name=username]", username)
+        page.fill("input[name=password]", password)
+        page.click("button[type=submit]")
+        page.wait_for_load_state("load", timeout=15_000)
+        return str(page.inner_text("body", timeout=15_000))
 
 
 @pytest.fixture
@@ -397,17 +405,8 @@ def test_unregistered_redirect_uri_in_the_browser(ws: Harness) -> None:
 
 
 def browser_sign_in_expecting_error(url: str) -> str:
-    playwright = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip("chromium is not installed (apt-get install chromium)")
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
-        try:
-            page = browser.new_context(ignore_https_errors=True).new_page()
-            page.goto(url, timeout=15_000)
-            return str(page.inner_text("body", timeout=15_000))
-        finally:
-            browser.close()
+    with chromium_page(url) as page:
+        return str(page.inner_text("body", timeout=15_000))
 
 
 def test_unknown_client_id_at_authorize(ws: Harness) -> None:
