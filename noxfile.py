@@ -56,15 +56,15 @@ def tests(session: nox.Session) -> None:
     _ensure_chromium(session)
     _npm_install(session)
     # The newest supported dbt-databricks line, pinned, so every run tests the same versions.
-    session.install(".[dev]", *DBT_LINES[CURRENT_LINE])
+    session.install(".[dev]", "./sandbox", *DBT_LINES[CURRENT_LINE])
     # Two workers: much of the suite waits on dbt and browser subprocesses.
     session.run("pytest", *(session.posargs or ["-q", "-n", "2"]))
 
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    session.install(".[dev]")
-    session.run("ruff", "check", "plugin", "tests", "benchmarks", "noxfile.py")
+    session.install(".[dev]", "./sandbox")
+    session.run("ruff", "check", "plugin", "sandbox", "tests", "benchmarks", "noxfile.py")
     session.run("mypy")
     with session.chdir(ROOT / "plugin"):  # the dbt adapter plugin lives in dbt's namespace package
         session.run("mypy", "--strict", "-p", "dbt.adapters.brickauth", "--namespace-packages",
@@ -74,14 +74,14 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def demo(session: nox.Session) -> None:
     """Start the sandbox, connect with M2M through sql.connect, then run dbt on sample_project."""
-    session.install(".[sandbox,dbt]", *DBT_LINES[CURRENT_LINE])
-    session.run("python", "-m", "brickauth.sandbox.demo", *session.posargs)
+    session.install(".[dbt]", "./sandbox", *DBT_LINES[CURRENT_LINE])
+    session.run("python", "-m", "brickauth_sandbox.demo", *session.posargs)
 
 
 @nox.session
 def bench(session: nox.Session) -> None:
     """Benchmarks: header factory vs databricks-sdk, import time, first query. Writes a JSON report."""
-    session.install(".[sandbox]", "databricks-sdk")
+    session.install(".", "./sandbox", "databricks-sdk")
     out = session.posargs[0] if session.posargs else "bench-report.json"
     session.run("python", "benchmarks/run.py", "--out", out)
 
@@ -90,5 +90,5 @@ def bench(session: nox.Session) -> None:
 @nox.parametrize("line", list(DBT_LINES))
 def compat(session: nox.Session, line: str) -> None:
     """The dbt tests once per supported dbt-databricks line."""
-    session.install(".[dev]", *DBT_LINES[line])
+    session.install(".[dev]", "./sandbox", *DBT_LINES[line])
     session.run("pytest", "-q", "-n", "2", "tests/dbt", "-m", "dbt")

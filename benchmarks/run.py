@@ -145,7 +145,7 @@ def bench_sandbox_startup(runs: int = 3) -> dict[str, Any]:
     """The sandbox's start-up: ``Sandbox().start()`` here (the first start also imports the services),
     and ``brickauth sandbox up`` in a child until its env file is written."""
     try:
-        from brickauth.sandbox.core import Sandbox
+        from brickauth_sandbox.core import Sandbox
     except ImportError as exc:
         return {"skipped": f"sandbox not available ({exc.name})"}
     out: dict[str, Any] = {"target_s": SANDBOX_STARTUP_TARGET_S}
@@ -234,7 +234,7 @@ _CHILD = textwrap.dedent(
 
 def bench_first_query(runs: int = 3) -> dict[str, Any]:
     try:
-        from brickauth.sandbox.core import Sandbox
+        from brickauth_sandbox.core import Sandbox
     except ImportError as exc:
         return {"skipped": f"sandbox not available ({exc.name})"}
     out: dict[str, Any] = {}

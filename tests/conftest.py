@@ -1,19 +1,37 @@
 """Shared test setup.
 
-The sandbox fixtures (``sandbox``, ``sandbox_env``, ``sandbox_session``, ``sandbox_factory``) come from
-``brickauth.sandbox.pytest_plugin``. It is normally loaded by its ``pytest11`` entry point; importing
-the fixtures here as well keeps them available with ``PYTEST_DISABLE_PLUGIN_AUTOLOAD=1`` or
-``-p no:brickauth_sandbox`` (definitions here take precedence, so one sandbox runs either way).
+The sandbox fixtures come from the sandbox distribution's opt-in plugin ``brickauth_sandbox.pytest``
+(``brickauth_sandbox``, ``brickauth_sandbox_env``, ``brickauth_sandbox_session``,
+``brickauth_sandbox_factory``). This suite names them shorter (``sandbox``, ``sandbox_env``,
+``sandbox_session``, ``sandbox_factory``) through the aliases below.
 """
 
 from __future__ import annotations
 
-from brickauth.sandbox.pytest_plugin import (  # noqa: F401
-    sandbox,
-    sandbox_env,
-    sandbox_factory,
-    sandbox_session,
-)
+from collections.abc import Callable
+from typing import Any
+
+import pytest
 
 # The secret canary (tests/secret_canary.py) checks every test's captured output.
-pytest_plugins = ["secret_canary"]
+pytest_plugins = ["brickauth_sandbox.pytest", "secret_canary"]
+
+
+@pytest.fixture(scope="session")
+def sandbox_session(brickauth_sandbox_session: Any) -> Any:
+    return brickauth_sandbox_session
+
+
+@pytest.fixture
+def sandbox(brickauth_sandbox: Any) -> Any:
+    return brickauth_sandbox
+
+
+@pytest.fixture
+def sandbox_env(brickauth_sandbox_env: dict[str, str]) -> dict[str, str]:
+    return brickauth_sandbox_env
+
+
+@pytest.fixture
+def sandbox_factory(brickauth_sandbox_factory: Callable[..., Any]) -> Callable[..., Any]:
+    return brickauth_sandbox_factory

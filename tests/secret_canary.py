@@ -17,7 +17,7 @@ CANARY = os.environ.setdefault("BRICKAUTH_TEST_CANARY", "canary-" + _secrets.tok
 
 def _sandbox_secrets(item: pytest.Item) -> dict[str, str]:
     found: dict[str, str] = {}
-    for name in ("sandbox", "sandbox_session"):
+    for name in ("sandbox", "sandbox_session", "brickauth_sandbox", "brickauth_sandbox_session"):
         sb = getattr(item, "funcargs", {}).get(name)
         ids = getattr(sb, "ids", None)
         if ids is None:

@@ -26,7 +26,7 @@ def make_cert(directory: Path, *, with_key: bool = True, password: bytes | None 
 def _make_pem(with_key: bool, password: bytes | None) -> bytes:
     from cryptography.hazmat.primitives import serialization
 
-    from brickauth.sandbox.tls import self_signed_certificate
+    from brickauth_sandbox.tls import self_signed_certificate
 
     key, cert = self_signed_certificate("brickauth-test")
     data = cert.public_bytes(serialization.Encoding.PEM)
@@ -46,8 +46,8 @@ class FakeIdPServer:
     def __init__(self, tmp: Path) -> None:
         import threading
 
-        from brickauth.sandbox.server import HttpsServer, pick_loopback_address
-        from brickauth.sandbox.tls import CertificateAuthority
+        from brickauth_sandbox.server import HttpsServer, pick_loopback_address
+        from brickauth_sandbox.tls import CertificateAuthority
 
         self.script: list[tuple[int, dict[str, str], object]] = [(200, {}, {})]
         self.handler: object = None  # optional callable(environ, form) -> (status, headers, body)

@@ -98,7 +98,7 @@ def test_explicit_verify_beats_requests_ca_bundle(
 
 def _serve_raw(behaviour: str) -> tuple[str, threading.Event, list[int]]:
     """A TCP server that resets or stalls every connection."""
-    from brickauth.sandbox.server import pick_loopback_address
+    from brickauth_sandbox.server import pick_loopback_address
 
     address = pick_loopback_address(8080)
     sock = socket.socket()

@@ -23,10 +23,10 @@ from brickauth.errors import BrickauthError, InvalidClientError
 from brickauth.provider import CredentialsProvider
 
 pytest.importorskip("databricks.sql")
-pytest.importorskip("brickauth.sandbox.core")
+pytest.importorskip("brickauth_sandbox.core")
 
-from brickauth.sandbox.core import Sandbox
-from brickauth.sandbox.faults import TOKEN_PATHS
+from brickauth_sandbox.core import Sandbox
+from brickauth_sandbox.faults import TOKEN_PATHS
 
 ENTRA_TOKEN = {"service": "entra", "grant_type": "client_credentials", "path_contains": "/oauth2/v2.0/token"}
 DBX_TOKEN = {"service": "workspace", "grant_type": "client_credentials", "path": "/oidc/v1/token"}
@@ -34,8 +34,8 @@ DBX_TOKEN = {"service": "workspace", "grant_type": "client_credentials", "path":
 
 def canary_principals(sb: Sandbox) -> tuple[str, str]:
     """An Entra app and a Databricks service principal whose secrets are the canaries."""
-    from brickauth.sandbox.entra.model import ClientSecret
-    from brickauth.sandbox.workspace.model import OAuthSecret
+    from brickauth_sandbox.entra.model import ClientSecret
+    from brickauth_sandbox.workspace.model import OAuthSecret
 
     app = sb.add_entra_app("canary-app")
     app.secrets = [ClientSecret(value=CANARY_ENTRA_SECRET)]
@@ -108,7 +108,7 @@ def test_azure_m2m_certificate(sandbox: Sandbox, tmp_path: Path) -> None:
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
 
-    from brickauth.sandbox.entra.model import ClientCertificate
+    from brickauth_sandbox.entra.model import ClientCertificate
 
     app = sandbox.add_entra_app("cert-app", secret=False)
     pem = make_cert(tmp_path)
@@ -125,8 +125,8 @@ def test_azure_m2m_certificate(sandbox: Sandbox, tmp_path: Path) -> None:
 
 
 def test_azure_m2m_federated_token_file(sandbox: Sandbox, tmp_path: Path) -> None:
-    from brickauth.sandbox.entra.model import FederatedCredential
-    from brickauth.sandbox.signing import SigningKey
+    from brickauth_sandbox.entra.model import FederatedCredential
+    from brickauth_sandbox.signing import SigningKey
 
     issuer, subject = "https://oidc.k8s.example/cluster-1", "system:serviceaccount:jobs:etl"
     key = SigningKey.generate()

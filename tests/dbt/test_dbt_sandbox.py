@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from dbt_harness import DbtResult, DbtRunner, assert_no_secret, assert_ok
 
-from brickauth.sandbox.core import Sandbox
+from brickauth_sandbox.core import Sandbox
 
 pytestmark = [pytest.mark.dbt, pytest.mark.slow]
 
@@ -105,7 +105,7 @@ def _certificate(directory: Path) -> tuple[Path, str, bytes]:
 
 def test_azure_m2m_certificate_profile(sandbox: Sandbox, sandbox_env: dict[str, str], dbt: DbtRunner,
                                        tmp_path: Path) -> None:  # fmt: skip
-    from brickauth.sandbox.entra.model import ClientCertificate
+    from brickauth_sandbox.entra.model import ClientCertificate
 
     app = sandbox.add_entra_app("dbt-certificate-sp", secret=False)
     path, thumbprint, public = _certificate(tmp_path)
@@ -127,7 +127,7 @@ def test_azure_m2m_federated_profile(sandbox: Sandbox, sandbox_env: dict[str, st
     import jwt
     from cryptography.hazmat.primitives.asymmetric import rsa
 
-    from brickauth.sandbox.entra.model import FederatedCredential
+    from brickauth_sandbox.entra.model import FederatedCredential
 
     issuer, subject = "https://token.actions.githubusercontent.com", "repo:contoso/dbt:ref:refs/heads/main"
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)

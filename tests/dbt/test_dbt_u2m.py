@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from dbt_harness import DbtRunner, assert_no_secret, assert_ok, dbt_env
 
-from brickauth.sandbox.core import Sandbox
-from brickauth.sandbox.entra.model import AZURE_DATABRICKS_RESOURCE_ID
+from brickauth_sandbox.core import Sandbox
+from brickauth_sandbox.entra.model import AZURE_DATABRICKS_RESOURCE_ID
 
 pytestmark = [pytest.mark.dbt, pytest.mark.browser, pytest.mark.slow]
 

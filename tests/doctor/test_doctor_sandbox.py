@@ -15,7 +15,7 @@ import pytest
 from brickauth.cli.main import main
 from brickauth.doctor import diagnose
 from brickauth.doctor.checks import CHECKS, Finding, top_finding
-from brickauth.sandbox.core import Sandbox
+from brickauth_sandbox.core import Sandbox
 
 pytestmark = pytest.mark.slow
 

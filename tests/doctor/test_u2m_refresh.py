@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from brickauth.sandbox.core import Sandbox
+from brickauth_sandbox.core import Sandbox
 
 U2M_TESTS = Path(__file__).parent.parent / "u2m"
 STORE_TESTS = Path(__file__).parent.parent / "store"

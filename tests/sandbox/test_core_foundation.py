@@ -16,10 +16,10 @@ import requests
 from cryptography import x509
 
 from brickauth.clock import FakeClock
-from brickauth.sandbox.faults import TOKEN_PATHS, Faults, instrument
-from brickauth.sandbox.requestlog import LoggedRequest, RequestLog
-from brickauth.sandbox.server import HttpsServer, pick_loopback_address
-from brickauth.sandbox.tls import CertificateAuthority, system_ca_bundle
+from brickauth_sandbox.faults import TOKEN_PATHS, Faults, instrument
+from brickauth_sandbox.requestlog import LoggedRequest, RequestLog
+from brickauth_sandbox.server import HttpsServer, pick_loopback_address
+from brickauth_sandbox.tls import CertificateAuthority, system_ca_bundle
 
 
 def hello_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import requests
 
-from brickauth.sandbox.core import Sandbox
-from brickauth.sandbox.lifetimes import TokenLifetimes
+from brickauth_sandbox.core import Sandbox
+from brickauth_sandbox.lifetimes import TokenLifetimes
 
 _seen: dict[str, object] = {}
 

@@ -16,10 +16,10 @@ import requests
 from databricks import sql
 
 from brickauth.clock import FakeClock
-from brickauth.sandbox.core import Sandbox
-from brickauth.sandbox.entra.model import AZURE_DATABRICKS_RESOURCE_ID
-from brickauth.sandbox.faults import TOKEN_PATHS
 from brickauth.token import decode_jwt_claims
+from brickauth_sandbox.core import Sandbox
+from brickauth_sandbox.entra.model import AZURE_DATABRICKS_RESOURCE_ID
+from brickauth_sandbox.faults import TOKEN_PATHS
 
 DATABRICKS_SCOPE = f"{AZURE_DATABRICKS_RESOURCE_ID}/.default"
 REQUIRED_ENV = {

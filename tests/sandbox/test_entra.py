@@ -27,17 +27,17 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from brickauth.clock import FakeClock
-from brickauth.sandbox.entra.app import EntraService
-from brickauth.sandbox.entra.model import (
+from brickauth_sandbox.entra.app import EntraService
+from brickauth_sandbox.entra.model import (
     AZURE_CLI_CLIENT_ID,
     AZURE_DATABRICKS_RESOURCE_ID,
     ClientCertificate,
     FederatedCredential,
 )
-from brickauth.sandbox.lifetimes import TokenLifetimes
-from brickauth.sandbox.server import HttpsServer, pick_loopback_address
-from brickauth.sandbox.signing import SigningKey
-from brickauth.sandbox.tls import CertificateAuthority, self_signed_certificate
+from brickauth_sandbox.lifetimes import TokenLifetimes
+from brickauth_sandbox.server import HttpsServer, pick_loopback_address
+from brickauth_sandbox.signing import SigningKey
+from brickauth_sandbox.tls import CertificateAuthority, self_signed_certificate
 
 DBX = AZURE_DATABRICKS_RESOURCE_ID
 DBX_DEFAULT = f"{DBX}/.default"

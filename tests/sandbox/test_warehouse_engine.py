@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from brickauth.sandbox.warehouse.engine import EngineSession, WarehouseEngine
-from brickauth.sandbox.warehouse.errors import WarehouseSqlError
-from brickauth.sandbox.warehouse.translate import Parameter
+from brickauth_sandbox.warehouse.engine import EngineSession, WarehouseEngine
+from brickauth_sandbox.warehouse.errors import WarehouseSqlError
+from brickauth_sandbox.warehouse.translate import Parameter
 
 ALICE = "alice@contoso.com"
 BOB = "bob@contoso.com"

@@ -17,8 +17,8 @@ from thrift.protocol import TBinaryProtocol
 from thrift.transport import TTransport
 from warehouse_harness import ALICE, BOB, SP, WAREHOUSE_ID, WarehouseHarness, running_warehouse
 
-from brickauth.sandbox.warehouse.errors import WarehouseSqlError
-from brickauth.sandbox.warehouse.thrift_service import ThriftWarehouse
+from brickauth_sandbox.warehouse.errors import WarehouseSqlError
+from brickauth_sandbox.warehouse.thrift_service import ThriftWarehouse
 
 
 class Gate:
@@ -232,7 +232,7 @@ class RawClient:
 
 @pytest.fixture
 def service() -> Iterator[ThriftWarehouse]:
-    from brickauth.sandbox.warehouse.engine import WarehouseEngine
+    from brickauth_sandbox.warehouse.engine import WarehouseEngine
 
     engine = WarehouseEngine()
     svc = ThriftWarehouse(engine)

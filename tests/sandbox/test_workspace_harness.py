@@ -20,15 +20,15 @@ from thrift.protocol import TBinaryProtocol
 from thrift.transport import TTransport
 
 from brickauth.clock import FakeClock
-from brickauth.sandbox.entra.model import AZURE_DATABRICKS_RESOURCE_ID
-from brickauth.sandbox.faults import instrument
-from brickauth.sandbox.lifetimes import TokenLifetimes
-from brickauth.sandbox.requestlog import RequestLog
-from brickauth.sandbox.server import HttpsServer, pick_loopback_address
-from brickauth.sandbox.signing import SigningKey
-from brickauth.sandbox.tls import CertificateAuthority
-from brickauth.sandbox.workspace.app import WorkspaceService
-from brickauth.sandbox.workspace.model import (
+from brickauth_sandbox.entra.model import AZURE_DATABRICKS_RESOURCE_ID
+from brickauth_sandbox.faults import instrument
+from brickauth_sandbox.lifetimes import TokenLifetimes
+from brickauth_sandbox.requestlog import RequestLog
+from brickauth_sandbox.server import HttpsServer, pick_loopback_address
+from brickauth_sandbox.signing import SigningKey
+from brickauth_sandbox.tls import CertificateAuthority
+from brickauth_sandbox.workspace.app import WorkspaceService
+from brickauth_sandbox.workspace.model import (
     DATABRICKS_SQL_ACCESS,
     WORKSPACE_ACCESS,
     DatabricksServicePrincipal,

@@ -30,7 +30,7 @@ from test_workspace_harness import (
     running_workspace,
 )
 
-from brickauth.sandbox.workspace.model import OAuthAppIntegration
+from brickauth_sandbox.workspace.model import OAuthAppIntegration
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_FLAGS = [

@@ -21,7 +21,7 @@ from test_workspace_harness import (
     running_workspace,
 )
 
-from brickauth.sandbox.signing import SigningKey
+from brickauth_sandbox.signing import SigningKey
 
 
 @pytest.fixture

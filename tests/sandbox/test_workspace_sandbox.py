@@ -9,7 +9,7 @@ import pytest
 import requests
 from databricks import sql
 
-from brickauth.sandbox.core import Sandbox
+from brickauth_sandbox.core import Sandbox
 
 RESOURCE_SCOPE = "2ff814a6-3304-4ab8-85cb-cd0e6f879c1d/.default"
 TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"

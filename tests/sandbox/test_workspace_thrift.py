@@ -28,8 +28,8 @@ from test_workspace_harness import (
 )
 
 from brickauth.clock import SYSTEM_CLOCK
-from brickauth.sandbox.signing import SigningKey
-from brickauth.sandbox.workspace.model import FederationPolicy
+from brickauth_sandbox.signing import SigningKey
+from brickauth_sandbox.workspace.model import FederationPolicy
 
 TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
 

@@ -19,10 +19,10 @@ from typing import Any
 from databricks import sql
 from werkzeug.wrappers import Request, Response
 
-from brickauth.sandbox.server import HttpsServer, pick_loopback_address
-from brickauth.sandbox.tls import CertificateAuthority
-from brickauth.sandbox.warehouse.engine import WarehouseEngine
-from brickauth.sandbox.warehouse.thrift_service import ThriftWarehouse
+from brickauth_sandbox.server import HttpsServer, pick_loopback_address
+from brickauth_sandbox.tls import CertificateAuthority
+from brickauth_sandbox.warehouse.engine import WarehouseEngine
+from brickauth_sandbox.warehouse.thrift_service import ThriftWarehouse
 
 WAREHOUSE_ID = "abc123def4567890"
 HTTP_PATH = f"/sql/1.0/warehouses/{WAREHOUSE_ID}"

@@ -8,8 +8,8 @@ import pytest
 import requests
 from u2m_harness import brickauth, browser_pages, free_port, keyring_entries, user_env
 
-from brickauth.sandbox.core import Sandbox
 from brickauth.token import decode_jwt_claims
+from brickauth_sandbox.core import Sandbox
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

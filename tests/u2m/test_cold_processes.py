@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from u2m_harness import browser_pages, count, free_port, start_connect, user_env
 
-from brickauth.sandbox.core import Sandbox
+from brickauth_sandbox.core import Sandbox
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

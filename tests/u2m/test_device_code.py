@@ -19,10 +19,10 @@ from u2m_harness import HERE, browser_pages, connect, count, keyring_entries, us
 from brickauth.clock import FakeClock
 from brickauth.errors import LoginError
 from brickauth.flows.azure_u2m import AzureU2MSource
-from brickauth.sandbox.core import Sandbox
-from brickauth.sandbox.entra.model import AZURE_DATABRICKS_RESOURCE_ID
 from brickauth.settings import resolve_settings
 from brickauth.store.keyring_store import KeyringStore
+from brickauth_sandbox.core import Sandbox
+from brickauth_sandbox.entra.model import AZURE_DATABRICKS_RESOURCE_ID
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 PROMPT = re.compile(r"open (https://\S+) in a browser on any device and enter the code (\S+) ")

@@ -12,9 +12,9 @@ from u2m_harness import PasteAfterSignIn, count, user_env
 
 from brickauth.errors import LoginError
 from brickauth.flows.databricks_u2m import DatabricksU2MSource
-from brickauth.sandbox.core import Sandbox
 from brickauth.settings import resolve_settings
 from brickauth.store.keyring_store import KeyringStore
+from brickauth_sandbox.core import Sandbox
 
 
 @pytest.mark.parametrize("tamper", [False, True])

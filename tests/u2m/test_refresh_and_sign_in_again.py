@@ -19,9 +19,9 @@ from brickauth.clock import FakeClock
 from brickauth.errors import LoginRequiredError
 from brickauth.flows.azure_u2m import AzureU2MSource
 from brickauth.flows.databricks_u2m import DatabricksU2MSource
-from brickauth.sandbox.core import Sandbox
 from brickauth.settings import resolve_settings
 from brickauth.store.keyring_store import KeyringStore
+from brickauth_sandbox.core import Sandbox
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

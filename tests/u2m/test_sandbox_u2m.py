@@ -19,8 +19,8 @@ from u2m_harness import (
     user_env,
 )
 
-from brickauth.sandbox.core import Sandbox
-from brickauth.sandbox.entra.model import AZURE_DATABRICKS_RESOURCE_ID
+from brickauth_sandbox.core import Sandbox
+from brickauth_sandbox.entra.model import AZURE_DATABRICKS_RESOURCE_ID
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

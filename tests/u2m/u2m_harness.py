@@ -15,7 +15,7 @@ from typing import Any
 
 import requests
 
-from brickauth.sandbox.core import Sandbox
+from brickauth_sandbox.core import Sandbox
 
 HERE = Path(__file__).parent
 STORE_TESTS = HERE.parent / "store"

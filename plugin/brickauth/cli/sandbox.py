@@ -52,11 +52,12 @@ def write_env_file(path: Path, env: dict[str, str]) -> None:
 
 def run_up(args: argparse.Namespace) -> int:
     try:
-        from brickauth.sandbox.core import Sandbox
+        from brickauth_sandbox.core import Sandbox
     except ImportError as exc:
         raise ConfigurationError(
-            f"The sandbox needs optional packages that are not installed ({exc.name}).",
-            fix='pip install "brickauth[sandbox]"', code="BA192",
+            f"The sandbox is a separate distribution, brickauth-sandbox, not installed ({exc.name}).",
+            fix="pip install brickauth-sandbox (from a checkout of brickauth: pip install ./sandbox)",
+            code="BA192",
         ) from None
 
     stop = threading.Event()

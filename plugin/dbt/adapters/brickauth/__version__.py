@@ -1,1 +1,5 @@
-version = "0.1.0"
+"""dbt reads the plugin version here; the one source is brickauth.__version__."""
+
+from brickauth import __version__ as version
+
+__all__ = ["version"]

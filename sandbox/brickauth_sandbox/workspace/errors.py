@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from werkzeug.wrappers import Response
 
-from brickauth.sandbox.entra.model import AZURE_DATABRICKS_RESOURCE_ID
+from brickauth_sandbox.entra.model import AZURE_DATABRICKS_RESOURCE_ID
 
 ThriftHeader = Literal["reason", "thrift"]
 

@@ -26,12 +26,12 @@ import jwt
 from werkzeug.wrappers import Request, Response
 
 from brickauth.clock import Clock
-from brickauth.sandbox.lifetimes import TokenLifetimes
-from brickauth.sandbox.signing import SigningKey
-from brickauth.sandbox.workspace import errors
-from brickauth.sandbox.workspace.auth import Authenticator, check_ip, principal_key_of_entra
-from brickauth.sandbox.workspace.errors import OAuthError, Refusal
-from brickauth.sandbox.workspace.model import FederationPolicy, OAuthAppIntegration, Workspace
+from brickauth_sandbox.lifetimes import TokenLifetimes
+from brickauth_sandbox.signing import SigningKey
+from brickauth_sandbox.workspace import errors
+from brickauth_sandbox.workspace.auth import Authenticator, check_ip, principal_key_of_entra
+from brickauth_sandbox.workspace.errors import OAuthError, Refusal
+from brickauth_sandbox.workspace.model import FederationPolicy, OAuthAppIntegration, Workspace
 
 GRANT_AUTHORIZATION_CODE = "authorization_code"
 GRANT_REFRESH_TOKEN = "refresh_token"

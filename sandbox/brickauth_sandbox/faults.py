@@ -19,7 +19,7 @@ from http import HTTPStatus
 from typing import Any, Literal
 
 from brickauth.clock import SYSTEM_CLOCK, Clock
-from brickauth.sandbox.requestlog import LoggedRequest, RequestLog
+from brickauth_sandbox.requestlog import LoggedRequest, RequestLog
 
 FaultKind = Literal["latency", "fail", "fail_random", "rate_limit", "hang"]
 FAULT_KINDS: tuple[str, ...] = ("latency", "fail", "fail_random", "rate_limit", "hang")

@@ -29,7 +29,7 @@ from werkzeug.wrappers import Request, Response
 from brickauth.secret import Secret
 
 if TYPE_CHECKING:
-    from brickauth.sandbox.core import Sandbox
+    from brickauth_sandbox.core import Sandbox
 
 # Control-API methods the admin endpoint may call (name -> Sandbox method name).
 ACTIONS = (

@@ -16,14 +16,14 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from brickauth.clock import Clock
-from brickauth.sandbox.lifetimes import TokenLifetimes
-from brickauth.sandbox.signing import SigningKey
-from brickauth.sandbox.workspace import errors
-from brickauth.sandbox.workspace.auth import Authenticator, Caller, EntraTrust
-from brickauth.sandbox.workspace.errors import Refusal
-from brickauth.sandbox.workspace.model import Workspace
-from brickauth.sandbox.workspace.oidc import OidcServer
-from brickauth.sandbox.workspace.rest import Warehouses, WorkspaceFiles, require_sql, scim_me
+from brickauth_sandbox.lifetimes import TokenLifetimes
+from brickauth_sandbox.signing import SigningKey
+from brickauth_sandbox.workspace import errors
+from brickauth_sandbox.workspace.auth import Authenticator, Caller, EntraTrust
+from brickauth_sandbox.workspace.errors import Refusal
+from brickauth_sandbox.workspace.model import Workspace
+from brickauth_sandbox.workspace.oidc import OidcServer
+from brickauth_sandbox.workspace.rest import Warehouses, WorkspaceFiles, require_sql, scim_me
 
 StartResponse = Callable[..., Any]
 

@@ -20,7 +20,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
-from brickauth.sandbox.warehouse import errors
+from brickauth_sandbox.warehouse import errors
 
 logging.getLogger("sqlglot").setLevel(logging.ERROR)  # "Unsupported property ..." warnings are noise
 

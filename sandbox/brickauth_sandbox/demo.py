@@ -1,6 +1,6 @@
 """The demo: the whole product on the local sandbox, with no cloud account.
 
-``python -m brickauth.sandbox.demo`` (or ``nox -s demo``) starts the sandbox, connects to its SQL
+``python -m brickauth_sandbox.demo`` (or ``nox -s demo``) starts the sandbox, connects to its SQL
 warehouse through ``databricks.sql.connect`` with each M2M flow and prints who it is, then runs
 ``dbt debug``, ``dbt run`` and ``dbt test`` of ``sample_project/`` with the CI profile in ``profiles/ci``.
 """
@@ -72,7 +72,7 @@ def _run_dbt(env: dict[str, str], work: Path, project: Path, profiles: Path) -> 
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m brickauth.sandbox.demo", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m brickauth_sandbox.demo", description=__doc__)
     parser.add_argument("--no-dbt", action="store_true", help="skip the dbt part")
     parser.add_argument("--project-dir", type=Path, default=Path("sample_project"), help="dbt project")
     parser.add_argument("--profiles-dir", type=Path, default=Path("profiles/ci"), help="dbt profiles dir")
@@ -81,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.no_dbt and not (project / "dbt_project.yml").is_file():
         parser.error(f"no dbt project at {project}: run from the brickauth checkout or pass --project-dir")
 
-    from brickauth.sandbox.core import Sandbox
+    from brickauth_sandbox.core import Sandbox
 
     started = time.perf_counter()
     with Sandbox() as sandbox:

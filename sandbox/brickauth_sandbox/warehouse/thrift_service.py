@@ -30,16 +30,16 @@ from thrift.protocol import TBinaryProtocol
 from thrift.Thrift import TApplicationException, TMessageType
 from thrift.transport import TTransport
 
-from brickauth.sandbox.warehouse import errors
-from brickauth.sandbox.warehouse.engine import EngineSession, WarehouseEngine
-from brickauth.sandbox.warehouse.metadata import (
+from brickauth_sandbox.warehouse import errors
+from brickauth_sandbox.warehouse.engine import EngineSession, WarehouseEngine
+from brickauth_sandbox.warehouse.metadata import (
     catalogs_result,
     columns_result,
     schemas_result,
     tables_result,
 )
-from brickauth.sandbox.warehouse.results import StatementResult
-from brickauth.sandbox.warehouse.translate import Parameter
+from brickauth_sandbox.warehouse.results import StatementResult
+from brickauth_sandbox.warehouse.translate import Parameter
 
 log = logging.getLogger(__name__)
 

@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
 from sqlglot import exp
 
-from brickauth.sandbox.warehouse import errors
-from brickauth.sandbox.warehouse.translate import SYSTEM_CATALOG, Name
+from brickauth_sandbox.warehouse import errors
+from brickauth_sandbox.warehouse.translate import SYSTEM_CATALOG, Name
 
 if TYPE_CHECKING:
-    from brickauth.sandbox.warehouse.engine import WarehouseEngine, _Ctx
+    from brickauth_sandbox.warehouse.engine import WarehouseEngine, _Ctx
 
 S, L, B, T = pa.string(), pa.int64(), pa.bool_(), pa.timestamp("us", tz="Etc/UTC")
 

@@ -25,15 +25,15 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from brickauth.clock import Clock
-from brickauth.sandbox.entra import errors, pages
-from brickauth.sandbox.entra.assertions import (
+from brickauth_sandbox.entra import errors, pages
+from brickauth_sandbox.entra.assertions import (
     JWT_BEARER,
     issuer_of,
     verify_certificate_assertion,
     verify_federated_assertion,
 )
-from brickauth.sandbox.entra.errors import EntraError
-from brickauth.sandbox.entra.model import (
+from brickauth_sandbox.entra.errors import EntraError
+from brickauth_sandbox.entra.model import (
     AZURE_CLI_CLIENT_ID,
     AZURE_DATABRICKS_RESOURCE_ID,
     AppRegistration,
@@ -44,7 +44,7 @@ from brickauth.sandbox.entra.model import (
     User,
     new_guid,
 )
-from brickauth.sandbox.entra.tokens import (
+from brickauth_sandbox.entra.tokens import (
     GUID_RE,
     KNOWN_RESOURCES,
     AuthCode,
@@ -62,8 +62,8 @@ from brickauth.sandbox.entra.tokens import (
     permission_description,
     resource_display_name,
 )
-from brickauth.sandbox.lifetimes import TokenLifetimes
-from brickauth.sandbox.signing import SigningKey
+from brickauth_sandbox.lifetimes import TokenLifetimes
+from brickauth_sandbox.signing import SigningKey
 
 WSGIEnviron = dict[str, Any]
 StartResponse = Callable[..., Any]

@@ -29,7 +29,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from brickauth.clock import SYSTEM_CLOCK, Clock
-from brickauth.sandbox.entra.model import (
+from brickauth.secret import Secret
+from brickauth_sandbox.entra.model import (
     AZURE_DATABRICKS_RESOURCE_ID,
     AppRegistration,
     ClientSecret,
@@ -38,13 +39,13 @@ from brickauth.sandbox.entra.model import (
     User,
     new_guid,
 )
-from brickauth.sandbox.faults import TOKEN_PATHS, Faults, instrument
-from brickauth.sandbox.lifetimes import TokenLifetimes
-from brickauth.sandbox.requestlog import RequestLog
-from brickauth.sandbox.server import HttpsServer, WSGIApp, pick_loopback_address
-from brickauth.sandbox.signing import SigningKey
-from brickauth.sandbox.tls import CertificateAuthority
-from brickauth.sandbox.workspace.model import (
+from brickauth_sandbox.faults import TOKEN_PATHS, Faults, instrument
+from brickauth_sandbox.lifetimes import TokenLifetimes
+from brickauth_sandbox.requestlog import RequestLog
+from brickauth_sandbox.server import HttpsServer, WSGIApp, pick_loopback_address
+from brickauth_sandbox.signing import SigningKey
+from brickauth_sandbox.tls import CertificateAuthority
+from brickauth_sandbox.workspace.model import (
     DATABRICKS_SQL_ACCESS,
     DatabricksServicePrincipal,
     OAuthAppIntegration,
@@ -55,13 +56,12 @@ from brickauth.sandbox.workspace.model import (
     Workspace,
     WorkspacePrincipal,
 )
-from brickauth.secret import Secret
 
 if TYPE_CHECKING:
-    from brickauth.sandbox.entra.app import EntraService
-    from brickauth.sandbox.warehouse.engine import WarehouseEngine
-    from brickauth.sandbox.warehouse.thrift_service import ThriftWarehouse
-    from brickauth.sandbox.workspace.app import WorkspaceService
+    from brickauth_sandbox.entra.app import EntraService
+    from brickauth_sandbox.warehouse.engine import WarehouseEngine
+    from brickauth_sandbox.warehouse.thrift_service import ThriftWarehouse
+    from brickauth_sandbox.workspace.app import WorkspaceService
 
 log = logging.getLogger(__name__)
 
@@ -221,8 +221,8 @@ class Sandbox:
 
     def _load_engine(self, future: Future[WarehouseEngine], t0: float) -> None:
         try:
-            import brickauth.sandbox.warehouse.thrift_service  # noqa: F401  (the heavy imports, here)
-            from brickauth.sandbox.warehouse.engine import WarehouseEngine
+            import brickauth_sandbox.warehouse.thrift_service  # noqa: F401  (the heavy imports, here)
+            from brickauth_sandbox.warehouse.engine import WarehouseEngine
 
             engine = WarehouseEngine(authorize=self._authorize, clock=self.clock)
         except BaseException as exc:
@@ -244,15 +244,15 @@ class Sandbox:
         engine = self.engine_future().result()
         with self._lock:
             if self._thrift is None:
-                from brickauth.sandbox.warehouse.thrift_service import ThriftWarehouse
+                from brickauth_sandbox.warehouse.thrift_service import ThriftWarehouse
 
                 self._thrift = ThriftWarehouse(engine)
             return self._thrift
 
     @staticmethod
     def _import_services() -> None:
-        import brickauth.sandbox.entra.app
-        import brickauth.sandbox.workspace.app  # noqa: F401
+        import brickauth_sandbox.entra.app
+        import brickauth_sandbox.workspace.app  # noqa: F401
 
     def stop(self) -> bool:
         """Stop every service; False when a server's thread had to be abandoned (see ``HttpsServer``)."""
@@ -312,8 +312,8 @@ class Sandbox:
         return app
 
     def _build_state(self) -> None:
-        from brickauth.sandbox.entra.app import EntraService
-        from brickauth.sandbox.workspace.app import WorkspaceService
+        from brickauth_sandbox.entra.app import EntraService
+        from brickauth_sandbox.workspace.app import WorkspaceService
 
         assert self.entra_signing_key is not None and self.workspace_signing_key is not None
         entra = EntraService(base_url=self.entra_url, signing_key=self.entra_signing_key, clock=self.clock,
@@ -329,7 +329,7 @@ class Sandbox:
         self._apps["entra"] = entra
         self._apps["workspace"] = service
         if self._with_admin:
-            from brickauth.sandbox.admin import AdminApp
+            from brickauth_sandbox.admin import AdminApp
 
             self._apps["admin"] = AdminApp(self)
 

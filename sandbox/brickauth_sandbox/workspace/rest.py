@@ -8,9 +8,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from brickauth.clock import Clock
-from brickauth.sandbox.workspace import errors
-from brickauth.sandbox.workspace.auth import Caller
-from brickauth.sandbox.workspace.model import (
+from brickauth_sandbox.workspace import errors
+from brickauth_sandbox.workspace.auth import Caller
+from brickauth_sandbox.workspace.model import (
     DATABRICKS_SQL_ACCESS,
     WORKSPACE_ACCESS,
     Warehouse,

@@ -13,8 +13,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
-from brickauth.sandbox.entra import errors
-from brickauth.sandbox.entra.model import AppRegistration, ClientCertificate
+from brickauth_sandbox.entra import errors
+from brickauth_sandbox.entra.model import AppRegistration, ClientCertificate
 
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ALGORITHMS = ["RS256", "PS256", "ES256"]

@@ -29,8 +29,8 @@ import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
 from sqlglot import exp
 
 from brickauth.clock import SYSTEM_CLOCK, Clock
-from brickauth.sandbox.warehouse import errors
-from brickauth.sandbox.warehouse.catalog import (
+from brickauth_sandbox.warehouse import errors
+from brickauth_sandbox.warehouse.catalog import (
     BASELINE_CATALOGS,
     DEFAULT_CATALOG,
     DEFAULT_SCHEMA,
@@ -41,15 +41,15 @@ from brickauth.sandbox.warehouse.catalog import (
     RelationInfo,
     SchemaInfo,
 )
-from brickauth.sandbox.warehouse.information_schema import InformationSchema
-from brickauth.sandbox.warehouse.results import (
+from brickauth_sandbox.warehouse.information_schema import InformationSchema
+from brickauth_sandbox.warehouse.results import (
     StatementResult,
     databricks_type,
     databricks_type_from_duckdb,
     empty_result,
     rows_result,
 )
-from brickauth.sandbox.warehouse.translate import (
+from brickauth_sandbox.warehouse.translate import (
     INFORMATION_SCHEMA,
     MAPPED,
     SYSTEM_CATALOG,

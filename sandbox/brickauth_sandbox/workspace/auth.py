@@ -13,10 +13,10 @@ from typing import Any, Protocol
 import jwt
 
 from brickauth.clock import Clock
-from brickauth.sandbox.entra.model import AZURE_DATABRICKS_RESOURCE_ID
-from brickauth.sandbox.signing import SigningKey
-from brickauth.sandbox.workspace import errors
-from brickauth.sandbox.workspace.model import Workspace, WorkspacePrincipal
+from brickauth_sandbox.entra.model import AZURE_DATABRICKS_RESOURCE_ID
+from brickauth_sandbox.signing import SigningKey
+from brickauth_sandbox.workspace import errors
+from brickauth_sandbox.workspace.model import Workspace, WorkspacePrincipal
 
 ENTRA_AUDIENCES = (AZURE_DATABRICKS_RESOURCE_ID, f"api://{AZURE_DATABRICKS_RESOURCE_ID}")
 

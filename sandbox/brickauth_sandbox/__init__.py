@@ -1,7 +1,8 @@
 """The brickauth sandbox: a local Entra ID and Databricks workspace with a SQL warehouse, over TLS on
-loopback (``pip install "brickauth[sandbox]"``). See ``docs/sandbox.md``.
+loopback (distribution ``brickauth-sandbox``;
+from a checkout: ``pip install ./sandbox``). See ``docs/sandbox.md``.
 
-``from brickauth.sandbox import Sandbox`` loads the services on first use; importing this package alone
+``from brickauth_sandbox import Sandbox`` loads the services on first use; importing this package alone
 stays cheap (the model modules under it are imported by the services and the tests).
 """
 
@@ -10,14 +11,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from brickauth.sandbox.core import Sandbox
+    from brickauth_sandbox.core import Sandbox
 
 __all__ = ["Sandbox"]
 
 
 def __getattr__(name: str) -> Any:
     if name == "Sandbox":
-        from brickauth.sandbox.core import Sandbox
+        from brickauth_sandbox.core import Sandbox
 
         return Sandbox
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

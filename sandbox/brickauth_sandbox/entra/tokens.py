@@ -12,9 +12,9 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from brickauth.sandbox.entra import errors
-from brickauth.sandbox.entra.model import AZURE_DATABRICKS_RESOURCE_ID, AppRegistration, Tenant, User
-from brickauth.sandbox.signing import SigningKey
+from brickauth_sandbox.entra import errors
+from brickauth_sandbox.entra.model import AZURE_DATABRICKS_RESOURCE_ID, AppRegistration, Tenant, User
+from brickauth_sandbox.signing import SigningKey
 
 OIDC_SCOPES = frozenset({"openid", "profile", "offline_access", "email"})
 GUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")

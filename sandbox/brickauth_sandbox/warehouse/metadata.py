@@ -8,12 +8,12 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from brickauth.sandbox.warehouse.catalog import RelationInfo
-from brickauth.sandbox.warehouse.results import StatementResult, rows_result
-from brickauth.sandbox.warehouse.translate import INFORMATION_SCHEMA
+from brickauth_sandbox.warehouse.catalog import RelationInfo
+from brickauth_sandbox.warehouse.results import StatementResult, rows_result
+from brickauth_sandbox.warehouse.translate import INFORMATION_SCHEMA
 
 if TYPE_CHECKING:
-    from brickauth.sandbox.warehouse.engine import EngineSession, WarehouseEngine
+    from brickauth_sandbox.warehouse.engine import EngineSession, WarehouseEngine
 
 _JDBC_TYPES = {
     "boolean": 16,

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Literal
 
-from brickauth.sandbox.signing import SigningKey
+from brickauth_sandbox.signing import SigningKey
 
 PrincipalKind = Literal["user", "service_principal"]
 WarehouseState = Literal["RUNNING", "STOPPED", "STARTING", "STOPPING", "DELETED"]
