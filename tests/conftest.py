@@ -8,10 +8,17 @@ The sandbox fixtures come from the sandbox distribution's opt-in plugin ``bricka
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
+
+# Child processes load tests/clockshift/sitecustomize.py: BRICKAUTH_TEST_CLOCK_OFFSET in a child's
+# environment moves its brickauth wall clock (test-only; production code knows no such variable).
+_CLOCKSHIFT = str(Path(__file__).parent / "clockshift")
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_CLOCKSHIFT, os.environ.get("PYTHONPATH")) if p)
 
 # The secret canary (tests/secret_canary.py) checks every test's captured output.
 pytest_plugins = ["brickauth_sandbox.pytest", "secret_canary"]

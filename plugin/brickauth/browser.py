@@ -3,7 +3,7 @@
 The ``browser`` setting (``BRICKAUTH_BROWSER``) names a command that opens URLs (``%s`` is replaced by
 the URL, else the URL is appended), like Python's ``BROWSER``; it is also how tests drive a headless
 browser. The ``no_browser`` setting (``BRICKAUTH_NO_BROWSER=1``, ``--no-browser``) never opens one:
-device code / pasted redirect instead. Both are resolved by ``brickauth.settings`` and passed in here.
+device code / pasted redirect instead. Both are resolved by ``brickauth.config`` and passed in here.
 """
 
 from __future__ import annotations

@@ -47,17 +47,3 @@ class FakeClock:
 
 SYSTEM_CLOCK: Clock = SystemClock()
 
-
-class OffsetClock:
-    """Another clock's wall time moved by ``offset`` seconds (monotonic time unchanged): a process
-    that runs "later" than now, e.g. a test's child process whose cached tokens should look aged."""
-
-    def __init__(self, offset: float, base: Clock = SYSTEM_CLOCK) -> None:
-        self.offset = offset
-        self._base = base
-
-    def now(self) -> float:
-        return self._base.now() + self.offset
-
-    def monotonic(self) -> float:
-        return self._base.monotonic()

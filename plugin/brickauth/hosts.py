@@ -9,34 +9,27 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
 
+from brickauth.entra import (
+    CHINA_AUTHORITY_HOST,
+    KNOWN_AUTHORITY_HOSTS,
+    PUBLIC_AUTHORITY_HOST,
+    US_GOVERNMENT_AUTHORITY_HOST,
+)
 from brickauth.errors import ConfigurationError
 
 log = logging.getLogger(__name__)
 
 Cloud = Literal["azure", "azure-china", "azure-usgov", "aws", "gcp", "unknown"]
 
-PUBLIC_AUTHORITY_HOST = "https://login.microsoftonline.com"
 # Workspace domain suffix -> (cloud, Entra authority host); the same table azure-identity uses.
 _CLOUD_SUFFIXES: tuple[tuple[str, Cloud, str | None], ...] = (
     (".azuredatabricks.net", "azure", PUBLIC_AUTHORITY_HOST),
-    (".databricks.azure.cn", "azure-china", "https://login.chinacloudapi.cn"),
-    (".databricks.azure.us", "azure-usgov", "https://login.microsoftonline.us"),
+    (".databricks.azure.cn", "azure-china", CHINA_AUTHORITY_HOST),
+    (".databricks.azure.us", "azure-usgov", US_GOVERNMENT_AUTHORITY_HOST),
     (".cloud.databricks.com", "aws", None),
     (".cloud.databricks.us", "aws", None),
     (".cloud.databricks.mil", "aws", None),
     (".gcp.databricks.com", "gcp", None),
-)
-# Entra authority hosts msal knows (instance discovery works against them).
-KNOWN_AUTHORITY_HOSTS = frozenset(
-    {
-        "login.microsoftonline.com",
-        "login.microsoft.com",
-        "login.windows.net",
-        "sts.windows.net",
-        "login.chinacloudapi.cn",
-        "login.microsoftonline.us",
-        "login-us.microsoftonline.com",
-    }
 )
 _ACCOUNT_CONSOLE = re.compile(
     r"^accounts(-dod)?\.(cloud\.databricks\.(com|us|mil)|azuredatabricks\.net|gcp\.databricks\.com"

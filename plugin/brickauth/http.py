@@ -6,7 +6,7 @@ caller, which classifies it). ``HttpClient`` also serves as msal's ``http_client
 the same timeouts, retries and CA bundle.
 
 CA bundle: requests lets ``REQUESTS_CA_BUNDLE`` override a session's ``verify``; we pass ``verify``
-on every request, resolved once by ``brickauth.settings`` (explicit > BRICKAUTH_CA_BUNDLE >
+on every request, resolved once by ``brickauth.config`` (explicit > BRICKAUTH_CA_BUNDLE >
 REQUESTS_CA_BUNDLE > CURL_CA_BUNDLE > SSL_CERT_FILE > certifi), so every client agrees.
 """
 

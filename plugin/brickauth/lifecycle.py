@@ -33,7 +33,7 @@ from brickauth.errors import BrickauthError, IdentityProviderError, NetworkError
 from brickauth.token import AccessToken
 
 if TYPE_CHECKING:
-    from brickauth.settings import Settings
+    from brickauth.config import Settings
 
 log = logging.getLogger(__name__)
 

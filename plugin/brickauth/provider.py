@@ -17,9 +17,9 @@ from typing import Any
 
 from brickauth import logging_utils
 from brickauth.clock import SYSTEM_CLOCK, Clock
+from brickauth.config import Settings, resolve_settings
 from brickauth.flows import FLOWS
 from brickauth.lifecycle import RefreshingToken, TokenSource
-from brickauth.settings import Settings, resolve_settings
 from brickauth.token import AccessToken
 
 log = logging.getLogger(__name__)

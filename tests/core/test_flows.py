@@ -20,11 +20,11 @@ from core_support import (
     make_cert,
 )
 
+from brickauth.config import resolve_settings
 from brickauth.errors import IdentityProviderError, InvalidClientError
 from brickauth.flows.azure_m2m import AzureM2MSource
 from brickauth.flows.databricks_m2m import DatabricksM2MSource
 from brickauth.http import HttpClient
-from brickauth.settings import resolve_settings
 
 
 @pytest.fixture

@@ -354,7 +354,7 @@ def test_x5t_matches_sandbox_registration(tmp_path: Path) -> None:
     from cryptography import x509
     from cryptography.hazmat.primitives import serialization
 
-    from brickauth.settings import load_certificate
+    from brickauth.flows.credential_files import load_certificate
 
     pem = make_cert(tmp_path)
     _, thumb, _ = load_certificate(str(pem), None, "explicit")

@@ -11,8 +11,8 @@ from core_support import AZ_HOST, CANARY_DATABRICKS_SECRET, CLIENT
 
 import brickauth
 from brickauth.clock import FakeClock
+from brickauth.config import Settings, resolve_settings
 from brickauth.provider import CredentialsProvider, build_source
-from brickauth.settings import Settings, resolve_settings
 from brickauth.token import AccessToken
 
 

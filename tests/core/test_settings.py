@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from core_support import AZ_HOST, CANARY_DATABRICKS_SECRET, CANARY_ENTRA_SECRET, CLIENT, TENANT, make_cert
 
+from brickauth.config import resolve_settings
 from brickauth.errors import BrickauthError, ConfigurationError
 from brickauth.secret import Secret
-from brickauth.settings import resolve_settings
 
 AZ_ENV = {
     "DATABRICKS_HOST": AZ_HOST,
@@ -137,7 +137,7 @@ def test_federated_and_certificate_pick_azure(clean_env: dict[str, str], tmp_pat
     cert = make_cert(tmp_path)
     s = resolve_settings({"client_certificate_path": str(cert)}, {**AZ_ENV})  # explicit cert beats env secret
     assert s.auth_type == "azure-m2m"
-    from brickauth.settings import azure_credential_kind
+    from brickauth.config import azure_credential_kind
 
     assert azure_credential_kind(s) == "client_certificate_path"
 

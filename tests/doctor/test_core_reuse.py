@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from brickauth.config import check_settings, resolve_settings, secret_shape_problem
 from brickauth.errors import ConfigurationError
 from brickauth.hosts import cloud_of_authority_host
-from brickauth.settings import check_settings, resolve_settings, secret_shape_problem
 
 ENV = {
     "DATABRICKS_HOST": "accounts.azuredatabricks.net",

@@ -52,7 +52,7 @@ def base_env(tmp_path: Path) -> dict[str, str]:
     and home (no ~/.databrickscfg), and the test browser hook's output folder."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BRICKAUTH_", "DATABRICKS_", "AZURE_"))}
     env.update(
-        PYTHONPATH=str(STORE_TESTS),
+        PYTHONPATH=os.pathsep.join([str(STORE_TESTS), os.environ.get("PYTHONPATH", "")]),
         PYTHON_KEYRING_BACKEND="keyrings_for_tests.FileKeyring",
         BRICKAUTH_TEST_KEYRING_FILE=str(tmp_path / "keyring.json"),
         BRICKAUTH_STATE_DIR=str(tmp_path / "state"),
@@ -94,9 +94,9 @@ class Signed:
 
 @pytest.fixture
 def sign_in(sandbox: Sandbox, base_env: dict[str, str], helpers: Any) -> Iterator[Callable[[str], Signed]]:
+    from brickauth.config import resolve_settings
     from brickauth.flows.azure_u2m import AzureU2MSource
     from brickauth.flows.databricks_u2m import DatabricksU2MSource
-    from brickauth.settings import resolve_settings
     from brickauth.store.keyring_store import KeyringStore
 
     browsers: list[subprocess.Popen[bytes]] = []

@@ -17,9 +17,9 @@ from keyrings_for_tests import FileKeyring
 from u2m_harness import HERE, browser_pages, connect, count, keyring_entries, user_env
 
 from brickauth.clock import FakeClock
+from brickauth.config import resolve_settings
 from brickauth.errors import LoginError
 from brickauth.flows.azure_u2m import AzureU2MSource
-from brickauth.settings import resolve_settings
 from brickauth.store.keyring_store import KeyringStore
 from brickauth_sandbox.core import Sandbox
 from brickauth_sandbox.entra.model import AZURE_DATABRICKS_RESOURCE_ID

@@ -10,9 +10,9 @@ import pytest
 from keyrings_for_tests import FileKeyring
 from u2m_harness import PasteAfterSignIn, count, user_env
 
+from brickauth.config import resolve_settings
 from brickauth.errors import LoginError
 from brickauth.flows.databricks_u2m import DatabricksU2MSource
-from brickauth.settings import resolve_settings
 from brickauth.store.keyring_store import KeyringStore
 from brickauth_sandbox.core import Sandbox
 

@@ -16,10 +16,10 @@ from keyrings_for_tests import FileKeyring
 from u2m_harness import HERE, browser_pages, count, free_port, user_env
 
 from brickauth.clock import FakeClock
+from brickauth.config import resolve_settings
 from brickauth.errors import LoginRequiredError
 from brickauth.flows.azure_u2m import AzureU2MSource
 from brickauth.flows.databricks_u2m import DatabricksU2MSource
-from brickauth.settings import resolve_settings
 from brickauth.store.keyring_store import KeyringStore
 from brickauth_sandbox.core import Sandbox
 

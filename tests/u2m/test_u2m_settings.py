@@ -12,12 +12,10 @@ import pytest
 from brickauth.browser import browser_available, open_browser
 from brickauth.cli import session
 from brickauth.cli.main import build_parser
-from brickauth.clock import SYSTEM_CLOCK, OffsetClock
+from brickauth.config import DEFAULT_LOGIN_TIMEOUT, resolve_settings
 from brickauth.errors import ConfigurationError
 from brickauth.flows.azure_u2m import AzureU2MSource
 from brickauth.flows.databricks_u2m import DatabricksU2MSource
-from brickauth.oauth.u2m import process_clock
-from brickauth.settings import DEFAULT_LOGIN_TIMEOUT, resolve_settings
 from brickauth.store.memory import MemoryStore
 
 HOST = "https://adb-1234567890123456.7.azuredatabricks.net"
@@ -159,11 +157,16 @@ def test_cli_login_options_become_explicit_settings() -> None:
     assert session._explicit(unset) == {"auth_type": "databricks-u2m"}  # the environment decides
 
 
-def test_process_clock_offset() -> None:
-    assert process_clock({}) is SYSTEM_CLOCK
-    later = process_clock({"BRICKAUTH_TEST_CLOCK_OFFSET": "2700"})
-    assert isinstance(later, OffsetClock)
-    assert 2699 < later.now() - SYSTEM_CLOCK.now() < 2701
-    with pytest.raises(ConfigurationError) as err:
-        process_clock({"BRICKAUTH_TEST_CLOCK_OFFSET": "later"})
-    assert err.value.code == "BA196"
+def test_child_clock_shift_is_test_only() -> None:
+    """tests/clockshift moves a child's brickauth wall clock; production code has no such hook."""
+    import os
+    import subprocess
+    import sys
+
+    import brickauth.oauth.u2m as u2m
+
+    assert not hasattr(u2m, "process_clock")
+    code = "import time; from brickauth.clock import SYSTEM_CLOCK; print(SYSTEM_CLOCK.now() - time.time())"
+    env = {**os.environ, "BRICKAUTH_TEST_CLOCK_OFFSET": "2700"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert 2699 < float(out.stdout) < 2701, out.stderr

@@ -72,9 +72,9 @@ def _explicit(args: argparse.Namespace, **extra: Any) -> dict[str, Any]:
 
 
 def _u2m_source(args: argparse.Namespace) -> Any:
+    from brickauth.config import resolve_settings
     from brickauth.errors import ConfigurationError
     from brickauth.provider import load_source_class
-    from brickauth.settings import resolve_settings
 
     settings = resolve_settings(_explicit(args, interactive=True))
     if settings.auth_type not in U2M_TYPES:

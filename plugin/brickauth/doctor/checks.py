@@ -19,8 +19,9 @@ from typing import Any, Literal
 from brickauth.bounded import run_bounded
 from brickauth.clock import SYSTEM_CLOCK, Clock
 from brickauth.doctor.knowledge import KnowledgeBase, load
-from brickauth.doctor.plan import AZURE_DATABRICKS_RESOURCE, Plan, Problem
+from brickauth.doctor.plan import Plan, Problem
 from brickauth.doctor.redact import Redactor
+from brickauth.entra import AZURE_DATABRICKS_RESOURCE_ID as AZURE_DATABRICKS_RESOURCE
 from brickauth.hosts import is_ip_address
 from brickauth.token import decode_jwt_claims
 

@@ -1,7 +1,7 @@
 """Turn gathered settings into what doctor will test: host, cloud, warehouse, auth type, credentials.
 
 Host parsing, settings resolution and validation (secret shapes included) are the library's
-(``brickauth.hosts``, ``brickauth.settings.check_settings``): each of its ``ConfigurationError``s
+(``brickauth.hosts``, ``brickauth.config.check_settings``): each of its ``ConfigurationError``s
 becomes a ``Problem`` with the knowledge-base cause its code maps to. Doctor adds the checks the
 library has no reason to make: the http_path shape, a host with a path, a personal access token next
 to OAuth settings, a secret set for a browser sign-in, and an authority host from another cloud.
@@ -13,13 +13,12 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from brickauth.config import Settings, SettingsCheck
 from brickauth.doctor.sources import RawSettings, resolve
 from brickauth.errors import ConfigurationError
 from brickauth.hosts import cloud_of_authority_host
 from brickauth.secret import Secret
-from brickauth.settings import AZURE_DATABRICKS_SCOPE, Settings, SettingsCheck
 
-AZURE_DATABRICKS_RESOURCE = AZURE_DATABRICKS_SCOPE.removesuffix("/.default")
 WAREHOUSE_PATH_RE = re.compile(r"^/?sql/1\.0/(warehouses|endpoints)/([0-9a-fA-F]{16})/?$")
 CLUSTER_PATH_RE = re.compile(r"^/?sql/protocolv1/o/\d+/[0-9a-z-]+/?$")
 PAT = "pat"

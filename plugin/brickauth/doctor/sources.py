@@ -1,6 +1,6 @@
 """Where doctor's settings come from: flags, environment, a ~/.databrickscfg profile, or a dbt target.
 
-Flags and a dbt target become the explicit layer of ``brickauth.settings.check_settings``, which reads
+Flags and a dbt target become the explicit layer of ``brickauth.config.check_settings``, which reads
 the environment and the profile exactly as the library does and returns every problem instead of the
 first: a malformed value is something to diagnose, not a reason to stop. Doctor adds only what the
 library does not read: a personal access token (``DATABRICKS_TOKEN``), ``warehouse_id`` and the dbt
@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from brickauth.config import EXPLICIT_NAMES, SettingsCheck, check_settings, family_of
 from brickauth.errors import ConfigurationError
 from brickauth.secret import Secret
-from brickauth.settings import EXPLICIT_NAMES, SettingsCheck, check_settings, family_of
 
 # Settings brickauth itself does not read, that doctor looks at.
 EXTRA_NAMES = ("token", "warehouse_id", "catalog", "schema")
@@ -46,7 +46,7 @@ DBT_DATABRICKS_KEYS = {
 class RawSettings:
     """What doctor read: the explicit layer handed to ``check_settings``, its result, and the extras."""
 
-    explicit: dict[str, Any] = field(default_factory=dict)  # brickauth.settings names
+    explicit: dict[str, Any] = field(default_factory=dict)  # brickauth.config names
     labels: dict[str, str] = field(default_factory=dict)  # explicit name -> "flag:--host", "dbt:..."
     extras: dict[str, Any] = field(default_factory=dict)  # token (a Secret), warehouse_id, catalog, schema
     env: Mapping[str, str] = field(default_factory=dict)
@@ -165,7 +165,7 @@ def _resolve(raw: RawSettings) -> None:
 
 
 def _label(raw: RawSettings, name: str, source: str) -> str:
-    """brickauth.settings' source names in doctor's report format (docs/doctor-json.md)."""
+    """brickauth.config' source names in doctor's report format (docs/doctor-json.md)."""
     if source == "explicit":
         return raw.labels.get(name, "flag")
     if source.startswith("profile:"):

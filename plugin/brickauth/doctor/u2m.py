@@ -28,13 +28,9 @@ def _never_open(url: str) -> bool:  # pragma: no cover - doctor never starts a s
 
 
 def u2m_clock(ctx: Context) -> Clock:
-    """The clock the U2M check judges and refreshes the cached sign-in by: doctor's own when one was
-    injected, else the flows' process clock (which honours ``BRICKAUTH_TEST_CLOCK_OFFSET``), so that
-    doctor sees the cache exactly as the next run of the flow would."""
-    from brickauth.clock import SYSTEM_CLOCK
-    from brickauth.oauth.u2m import process_clock
-
-    return process_clock() if ctx.clock is SYSTEM_CLOCK else ctx.clock
+    """The clock the U2M check judges and refreshes the cached sign-in by: doctor's own (the system
+    clock unless one was injected), the clock the next run of the flow uses too."""
+    return ctx.clock
 
 
 def u2m_source(ctx: Context) -> Any:

@@ -17,9 +17,9 @@ import importlib.util
 import logging
 from dataclasses import dataclass
 
+from brickauth.config.validate import looks_like_databricks_secret
 from brickauth.errors import ConfigurationError
 from brickauth.flows import FLOWS
-from brickauth.settings import looks_like_databricks_secret
 
 log = logging.getLogger(__name__)
 

@@ -12,18 +12,14 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from brickauth.clock import SYSTEM_CLOCK, Clock
+from brickauth.config import Settings, azure_credential_kind
+from brickauth.entra import AZURE_DATABRICKS_SCOPE
 from brickauth.errors import BrickauthError, IdentityProviderError
+from brickauth.flows.credential_files import check_federated_token_file, load_certificate
 from brickauth.hosts import is_known_authority_host
 from brickauth.http import NO_RETRY, HttpClient
 from brickauth.idp_errors import first_sentence, from_entra
 from brickauth.lifecycle import access_token_from_response
-from brickauth.settings import (
-    AZURE_DATABRICKS_SCOPE,
-    Settings,
-    azure_credential_kind,
-    check_federated_token_file,
-    load_certificate,
-)
 from brickauth.token import AccessToken
 
 if TYPE_CHECKING:

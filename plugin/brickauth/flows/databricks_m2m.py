@@ -9,14 +9,16 @@ import logging
 from typing import Any
 
 from brickauth.clock import SYSTEM_CLOCK, Clock
+from brickauth.config import Settings
 from brickauth.errors import IdentityProviderError
 from brickauth.http import HttpClient, post_form
 from brickauth.idp_errors import from_oauth
 from brickauth.lifecycle import access_token_from_response
-from brickauth.settings import DATABRICKS_M2M_SCOPE, Settings
 from brickauth.token import AccessToken
 
 log = logging.getLogger(__name__)
+
+DATABRICKS_M2M_SCOPE = "all-apis"
 
 
 class DatabricksM2MSource:

@@ -13,20 +13,19 @@ then-sign-in sequence, the re-sign-in policy, and the terminal side of a browser
 from __future__ import annotations
 
 import logging
-import os
 import re
 import sys
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TextIO, TypeVar
 
 from brickauth.browser import Opener, browser_available, is_interactive, open_browser
-from brickauth.clock import SYSTEM_CLOCK, Clock, OffsetClock
+from brickauth.clock import SYSTEM_CLOCK, Clock
+from brickauth.config import Settings
 from brickauth.errors import (
     BrickauthError,
-    ConfigurationError,
     IdentityProviderError,
     InvalidGrantError,
     LoginError,
@@ -35,15 +34,11 @@ from brickauth.errors import (
 from brickauth.http import HttpClient
 from brickauth.oauth import landing
 from brickauth.oauth.loopback import Callback, LoopbackServer
-from brickauth.settings import Settings
 from brickauth.store import Document, StoreKey, TokenStore, open_store
 from brickauth.token import AccessToken
 
 log = logging.getLogger(__name__)
 
-# Test-only: seconds added to the wall clock of the U2M code in this process, so that a child process
-# sees its saved tokens as aged without anyone waiting (tests/u2m/test_cold_processes.py).
-CLOCK_OFFSET_ENV = "BRICKAUTH_TEST_CLOCK_OFFSET"
 # Entra codes meaning "the refresh token can no longer be used: sign in again".
 RESIGN_IN_CODES = frozenset({700082, 50173, 700084, 70043, 700081, 50076, 50078, 50079, 65001})
 RESIGN_IN_ERRORS = frozenset({"invalid_grant", "interaction_required", "login_required", "consent_required"})
@@ -63,22 +58,6 @@ def needs_new_sign_in(err: BaseException) -> bool:
     if isinstance(err, IdentityProviderError) and not err.transient:
         return err.idp_error in RESIGN_IN_ERRORS or bool(RESIGN_IN_CODES & set(err.idp_error_codes))
     return False
-
-
-def process_clock(env: Mapping[str, str] | None = None) -> Clock:
-    """``SYSTEM_CLOCK``, moved by ``BRICKAUTH_TEST_CLOCK_OFFSET`` seconds when that is set."""
-    raw = (os.environ if env is None else env).get(CLOCK_OFFSET_ENV, "").strip()
-    if not raw:
-        return SYSTEM_CLOCK
-    try:
-        offset = float(raw)
-    except ValueError:
-        raise ConfigurationError(
-            f"{CLOCK_OFFSET_ENV} must be a number of seconds, not '{raw[:40]}'.",
-            fix=f"Unset {CLOCK_OFFSET_ENV} (it is for tests only).",
-            code="BA196",
-        ) from None
-    return OffsetClock(offset)
 
 
 @dataclass
@@ -129,7 +108,7 @@ _S = TypeVar("_S", bound="U2MSource")
 
 class U2MSource(ABC):
     """Base of the user sign-in ``TokenSource``s. Everything but ``settings`` is for tests:
-    ``no_browser`` / ``login_timeout`` override the settings; ``clock`` defaults to ``process_clock()``;
+    ``no_browser`` / ``login_timeout`` override the settings; ``clock`` defaults to the system clock;
     ``sleep`` waits between device code polls."""
 
     flow: ClassVar[str]
@@ -151,7 +130,7 @@ class U2MSource(ABC):
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.settings = settings
-        self.clock = clock if clock is not None else process_clock()
+        self.clock = clock if clock is not None else SYSTEM_CLOCK
         self.http = http or HttpClient(timeout=settings.timeout, verify=settings.verify)
         self.no_browser = settings.no_browser if no_browser is None else no_browser
         self.login_timeout = settings.login_timeout if login_timeout is None else login_timeout

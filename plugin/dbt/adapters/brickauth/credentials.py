@@ -60,7 +60,7 @@ class BrickauthCredentials(DatabricksCredentials):
     client_certificate_password: str | None = field(default=None, repr=False)
     federated_token_file: str | None = None
     authority_host: str | None = None
-    # str too: a value from `{{ env_var(...) }}` renders as a string (brickauth.settings parses it).
+    # str too: a value from `{{ env_var(...) }}` renders as a string (brickauth.config parses it).
     redirect_port: int | str | None = None
     login_hint: str | None = None
     token_store: str | None = None
@@ -99,7 +99,7 @@ class BrickauthCredentials(DatabricksCredentials):
         super().__post_init__()
 
     def _check_brickauth_keys(self) -> None:
-        """dbt-specific checks; brickauth.settings checks the values when the provider is built."""
+        """dbt-specific checks; brickauth.config checks the values when the provider is built."""
         if not (self.host or "").strip():
             raise profile_error(
                 "Profile key `host` is missing: type: brickauth needs the workspace URL.",

@@ -1,0 +1,100 @@
+"""The settings brickauth reads: names, environment variables and ~/.databrickscfg keys, per flow family.
+
+Client id and secret depend on the flow family: Entra flows read ``AZURE_CLIENT_ID``/``ARM_CLIENT_ID``
+(profile key ``azure_client_id``), Databricks flows read ``DATABRICKS_CLIENT_ID`` (profile key
+``client_id``); explicit ``client_id=``/``client_secret=`` serve whichever flow runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Family = Literal["azure", "databricks"]
+TokenStoreKind = Literal["auto", "keyring", "file", "memory"]
+
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_LOGIN_TIMEOUT = 120.0  # seconds to wait for a browser sign-in
+
+# Names people copy from other tools' docs, mapped to ours (profile ``auth_type`` or BRICKAUTH_AUTH_TYPE).
+AUTH_TYPE_ALIASES = {
+    "oauth-m2m": "databricks-m2m",
+    "azure-client-secret": "azure-m2m",
+    "azure-client-certificate": "azure-m2m",
+    "env-oidc": "azure-m2m",
+    "file-oidc": "azure-m2m",
+    "external-browser": "databricks-u2m",
+    "databricks-cli": "databricks-u2m",
+    "oauth-u2m": "databricks-u2m",
+}
+UNSUPPORTED_AUTH_TYPES = {"pat", "basic", "azure-cli", "metadata-service", "github-oidc", "runtime"}
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    env: tuple[str, ...] = ()
+    profile_keys: tuple[str, ...] = ()
+    secret: bool = False
+
+
+# Settings whose environment/profile names do not depend on the flow family.
+COMMON_FIELDS: dict[str, FieldSpec] = {
+    "host": FieldSpec(("DATABRICKS_HOST",), ("host",)),
+    "http_path": FieldSpec(("DATABRICKS_HTTP_PATH",), ("http_path",)),
+    "auth_type": FieldSpec(("BRICKAUTH_AUTH_TYPE",), ("auth_type",)),
+    "tenant_id": FieldSpec(("AZURE_TENANT_ID", "ARM_TENANT_ID"), ("azure_tenant_id",)),
+    "authority_host": FieldSpec(("AZURE_AUTHORITY_HOST",), ("azure_authority_host",)),
+    "client_certificate_path": FieldSpec(
+        ("AZURE_CLIENT_CERTIFICATE_PATH", "ARM_CLIENT_CERTIFICATE_PATH"), ("azure_client_certificate_path",)
+    ),
+    "client_certificate_password": FieldSpec(
+        ("AZURE_CLIENT_CERTIFICATE_PASSWORD", "ARM_CLIENT_CERTIFICATE_PASSWORD"),
+        ("azure_client_certificate_password",),
+        secret=True,
+    ),
+    "federated_token_file": FieldSpec(
+        ("AZURE_FEDERATED_TOKEN_FILE", "ARM_FEDERATED_TOKEN_FILE", "ARM_OIDC_TOKEN_FILE_PATH"),
+        ("azure_federated_token_file",),
+    ),
+    "scopes": FieldSpec(("BRICKAUTH_SCOPES",)),
+    "redirect_port": FieldSpec(("BRICKAUTH_REDIRECT_PORT",), ("redirect_port",)),
+    "login_hint": FieldSpec(("BRICKAUTH_LOGIN_HINT",)),
+    "token_store": FieldSpec(("BRICKAUTH_TOKEN_STORE",)),
+    "allow_plaintext_store": FieldSpec(("BRICKAUTH_ALLOW_PLAINTEXT_STORE",)),
+    "interactive": FieldSpec(("BRICKAUTH_INTERACTIVE",)),
+    "login_timeout": FieldSpec(("BRICKAUTH_LOGIN_TIMEOUT",), ("login_timeout",)),
+    "no_browser": FieldSpec(("BRICKAUTH_NO_BROWSER",), ("no_browser",)),
+    "browser": FieldSpec(("BRICKAUTH_BROWSER",), ("browser",)),
+    "timeout": FieldSpec(("BRICKAUTH_TIMEOUT",)),
+    # REQUESTS_CA_BUNDLE wins inside requests anyway; we read it explicitly so every client agrees.
+    "ca_bundle": FieldSpec(("BRICKAUTH_CA_BUNDLE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE")),
+}
+FAMILY_FIELDS: dict[Family, dict[str, FieldSpec]] = {
+    "azure": {
+        "client_id": FieldSpec(("AZURE_CLIENT_ID", "ARM_CLIENT_ID"), ("azure_client_id",)),
+        "client_secret": FieldSpec(
+            ("AZURE_CLIENT_SECRET", "ARM_CLIENT_SECRET"), ("azure_client_secret",), secret=True
+        ),
+    },
+    "databricks": {
+        "client_id": FieldSpec(("DATABRICKS_CLIENT_ID",), ("client_id",)),
+        "client_secret": FieldSpec(("DATABRICKS_CLIENT_SECRET",), ("client_secret",), True),
+    },
+}
+SECRET_FIELDS = frozenset({"client_secret", "client_certificate_password"})
+# Explicit keyword arguments accepted besides the field names (the Databricks SDK/CLI spellings).
+EXPLICIT_ALIASES = {
+    "azure_tenant_id": "tenant_id",
+    "azure_client_id": "client_id",
+    "azure_client_secret": "client_secret",
+    "azure_authority_host": "authority_host",
+    "certificate_path": "client_certificate_path",
+    "oauth_redirect_port": "redirect_port",
+    "server_hostname": "host",
+}
+META_FIELDS = frozenset({"profile", "config_file"})
+EXPLICIT_NAMES = frozenset({*COMMON_FIELDS, "client_id", "client_secret", *META_FIELDS})
+
+
+def family_of(auth_type: str) -> Family:
+    return "azure" if auth_type.startswith("azure") else "databricks"
