@@ -9,35 +9,18 @@ device code / pasted redirect instead. Both are resolved by ``brickauth.config``
 from __future__ import annotations
 
 import logging
-import os
 import shlex
 import subprocess
 import sys
 from collections.abc import Callable, Mapping
 
+from brickauth.config.terminal import browser_available, ci_name
+
+__all__ = ["Opener", "browser_available", "ci_name", "is_interactive", "open_browser", "split_command"]
+
 log = logging.getLogger(__name__)
 
-# Environment variables set by CI systems: such runs never wait for a person.
-CI_ENV_VARS = (
-    "CI", "GITHUB_ACTIONS", "TF_BUILD", "JENKINS_URL", "GITLAB_CI", "BUILDKITE", "CIRCLECI",
-    "TEAMCITY_VERSION", "CODEBUILD_BUILD_ID", "BITBUCKET_BUILD_NUMBER", "DATABRICKS_RUNTIME_VERSION",
-)  # fmt: skip
-_FALSE = {"0", "false", "no", "off"}
-
 Opener = Callable[[str], object]
-
-
-def _env(env: Mapping[str, str] | None) -> Mapping[str, str]:
-    return os.environ if env is None else env
-
-
-def ci_name(env: Mapping[str, str] | None = None) -> str | None:
-    e = _env(env)
-    for name in CI_ENV_VARS:
-        value = e.get(name, "").strip().lower()
-        if value and value not in _FALSE:
-            return name
-    return None
 
 
 def is_interactive(setting: bool | None = None, *, env: Mapping[str, str] | None = None) -> tuple[bool, str]:
@@ -60,26 +43,6 @@ def split_command(command: str) -> list[str]:
     if not args:
         raise ValueError("empty command")
     return args
-
-
-def browser_available(
-    no_browser: bool = False, *, command: str | None = None, env: Mapping[str, str] | None = None
-) -> tuple[bool, str]:
-    """Whether a browser can be opened here, and why not. ``command`` is the ``browser`` setting."""
-    e = _env(env)
-    if no_browser:
-        return False, "no browser was requested"
-    if command:
-        return True, "a browser command is configured"
-    if sys.platform in ("win32", "darwin"):
-        if e.get("SSH_CONNECTION") or e.get("SSH_TTY"):
-            return False, "this is an SSH session"
-        return True, "desktop session"
-    if e.get("DISPLAY") or e.get("WAYLAND_DISPLAY") or e.get("BROWSER"):
-        return True, "a display is available"
-    if e.get("SSH_CONNECTION") or e.get("SSH_TTY"):
-        return False, "this is an SSH session without a display"
-    return False, "no display is available (DISPLAY/WAYLAND_DISPLAY unset)"
 
 
 def open_browser(url: str, *, opener: Opener | None = None, command: str | None = None) -> bool:

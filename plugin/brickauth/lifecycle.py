@@ -15,8 +15,8 @@ Timeline of a token fetched at ``t0`` that expires at ``exp`` (``ttl = exp - t0`
   failure while the token is still usable hands out the current token (retried after a short
   backoff); a permanent failure, or any failure once the token is unusable, is raised.
 
-Flows implement ``TokenSource``. A class registered in ``brickauth.flows.FLOWS`` also offers
-``from_settings(settings) -> TokenSource`` (see ``TokenSourceFactory``).
+Flows implement ``TokenSource``; each class registered in ``brickauth.flows.FLOWS`` is built with
+``from_settings(settings)``.
 """
 
 from __future__ import annotations
@@ -30,10 +30,10 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
 
 from brickauth.clock import SYSTEM_CLOCK, Clock
 from brickauth.errors import BrickauthError, IdentityProviderError, NetworkError
-from brickauth.token import AccessToken
+from brickauth.token import AccessToken, expires_at_for
 
 if TYPE_CHECKING:
-    from brickauth.config import Settings
+    pass
 
 log = logging.getLogger(__name__)
 
@@ -45,14 +45,6 @@ class TokenSource(Protocol):
 
     def fetch(self) -> AccessToken:
         """One acquisition from the identity provider; raises ``BrickauthError``."""
-
-
-class TokenSourceFactory(Protocol):
-    """What ``brickauth.flows.FLOWS`` entries name: a class with ``from_settings``. It may also accept
-    a keyword ``clock`` (tests pass a ``FakeClock``): compute ``expires_at`` with that clock."""
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> TokenSource: ...
 
 
 def is_transient(error: BaseException) -> bool:
@@ -246,18 +238,6 @@ class RefreshingToken:
         return _State(token, min(advisory_at, mandatory_at), mandatory_at, usable_until)
 
 
-def expires_at_for(access_token: str, requested_at: float, expires_in: float | None) -> float:
-    """When a token from a token endpoint expires: ``requested_at + expires_in`` (conservative: the
-    request's start), or the JWT's ``exp`` when that is earlier (servers floor ``exp``)."""
-    from brickauth.token import decode_jwt_claims
-
-    expiry = requested_at + (expires_in if expires_in is not None else 3600.0)
-    exp = decode_jwt_claims(access_token).get("exp")
-    if isinstance(exp, (int, float)) and not isinstance(exp, bool) and requested_at < exp < expiry:
-        return float(exp)
-    return expiry
-
-
 def access_token_from_response(
     body: Mapping[str, Any], requested_at: float, scopes: Sequence[str]
 ) -> AccessToken:
@@ -265,7 +245,7 @@ def access_token_from_response(
     access_token = str(body["access_token"])
     return AccessToken(
         token=access_token,
-        expires_at=expires_at_for(access_token, requested_at, float(body.get("expires_in") or 3600)),
+        expires_at=expires_at_for(access_token, requested_at, body.get("expires_in")),
         token_type=str(body.get("token_type") or "Bearer"),
         scopes=tuple(scopes),
     )

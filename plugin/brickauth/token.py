@@ -19,14 +19,25 @@ class AccessToken:
     # Refresh token, when the flow issued one; kept only in the token store.
     refresh_token: str | None = field(default=None, repr=False, compare=False)
 
-    def expires_in(self, now: float) -> float:
-        return self.expires_at - now
-
-    def header(self) -> dict[str, str]:
-        return {"Authorization": f"{self.token_type} {self.token}"}
-
     def __str__(self) -> str:
         return f"AccessToken(expires_at={self.expires_at:.0f})"
+
+
+def expires_at_for(access_token: str, requested_at: float, expires_in: Any) -> float:
+    """The one expiry rule for a token from a token endpoint: ``requested_at + expires_in``
+    (conservative: the request's start; one hour when the server sent no usable ``expires_in``), or
+    the JWT's ``exp`` when that is earlier (servers floor ``exp``)."""
+    lifetime = 3600.0
+    if expires_in is not None and not isinstance(expires_in, bool):
+        try:
+            lifetime = float(expires_in)
+        except (TypeError, ValueError):
+            lifetime = 3600.0
+    expiry = requested_at + (lifetime if lifetime > 0 else 3600.0)
+    exp = decode_jwt_claims(access_token).get("exp")
+    if isinstance(exp, (int, float)) and not isinstance(exp, bool) and requested_at < exp < expiry:
+        return float(exp)
+    return expiry
 
 
 def decode_jwt_claims(token: str) -> dict[str, Any]:

@@ -101,7 +101,7 @@ def test_expires_at_for_prefers_earlier_jwt_exp() -> None:
     import base64
     import json
 
-    from brickauth.lifecycle import expires_at_for
+    from brickauth.token import expires_at_for
 
     def jwt(exp: float) -> str:
         body = base64.urlsafe_b64encode(json.dumps({"exp": exp}).encode()).decode().rstrip("=")

@@ -60,6 +60,9 @@ def user_env(sb: Sandbox, tmp: Path, flow: str) -> dict[str, str | None]:
         out["AZURE_CLIENT_ID"] = env["BRICKAUTH_SANDBOX_PUBLIC_CLIENT_ID"]
     out.update(
         PYTHONPATH=os.pathsep.join([str(KEYRING_DIR), os.environ.get("PYTHONPATH", "")]),
+        # The test keyring is a healthy file: on a loaded machine its calls may take seconds, and the
+        # default 3 s bound would swap it for the memory fallback (a test of the bound sets its own).
+        BRICKAUTH_KEYRING_TIMEOUT="60",
         PYTHON_KEYRING_BACKEND="keyrings_for_tests.FileKeyring",
         BRICKAUTH_TEST_KEYRING_FILE=str(tmp / "keyring.json"),
         BRICKAUTH_STATE_DIR=str(tmp / "state"),

@@ -53,6 +53,9 @@ def base_env(tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BRICKAUTH_", "DATABRICKS_", "AZURE_"))}
     env.update(
         PYTHONPATH=os.pathsep.join([str(STORE_TESTS), os.environ.get("PYTHONPATH", "")]),
+        # The test keyring is a healthy file: on a loaded machine its calls may take seconds, and the
+        # default 3 s bound would swap it for the memory fallback (a test of the bound sets its own).
+        BRICKAUTH_KEYRING_TIMEOUT="60",
         PYTHON_KEYRING_BACKEND="keyrings_for_tests.FileKeyring",
         BRICKAUTH_TEST_KEYRING_FILE=str(tmp_path / "keyring.json"),
         BRICKAUTH_STATE_DIR=str(tmp_path / "state"),

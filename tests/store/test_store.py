@@ -35,6 +35,9 @@ def child_env(tmp_path: Path, backend: str = "FileKeyring") -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         PYTHONPATH=os.pathsep.join([str(HERE), env.get("PYTHONPATH", "")]),
+        # The test keyring is a healthy file: on a loaded machine its calls may take seconds, and the
+        # default 3 s bound would swap it for the memory fallback (a test of the bound sets its own).
+        BRICKAUTH_KEYRING_TIMEOUT="60",
         PYTHON_KEYRING_BACKEND=f"keyrings_for_tests.{backend}",
         BRICKAUTH_TEST_KEYRING_FILE=str(tmp_path / "keyring.json"),
         BRICKAUTH_STATE_DIR=str(tmp_path / "state"),

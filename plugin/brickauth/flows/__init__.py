@@ -11,4 +11,3 @@ FLOWS: dict[str, str] = {
     "azure-u2m": "brickauth.flows.azure_u2m:AzureU2MSource",
     "databricks-u2m": "brickauth.flows.databricks_u2m:DatabricksU2MSource",
 }
-AUTH_TYPES = ("auto", *FLOWS)

@@ -28,7 +28,7 @@ from brickauth.errors import BrickauthError, IdentityProviderError, LoginError
 from brickauth.oauth.loopback import Callback
 from brickauth.oauth.u2m import SignInResult, U2MSource, login_error_from_redirect
 from brickauth.store import Document
-from brickauth.token import AccessToken
+from brickauth.token import AccessToken, expires_at_for
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +103,7 @@ class AzureU2MSource(U2MSource):
         for account in app.get_accounts():
             if username and account.get("username", "").lower() == str(username).lower():
                 home = account.get("home_account_id")
-        expires_at = now + float(result.get("expires_in") or 3600)
+        expires_at = expires_at_for(str(result["access_token"]), now, result.get("expires_in"))
         doc: Document = {
             "flow": self.flow,
             "account": username,

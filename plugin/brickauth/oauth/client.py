@@ -20,7 +20,7 @@ from brickauth.errors import IdentityProviderError
 from brickauth.http import HttpClient, post_form
 from brickauth.oauth.metadata import ServerMetadata
 from brickauth.secret import Secret
-from brickauth.token import AccessToken, decode_jwt_claims
+from brickauth.token import AccessToken, decode_jwt_claims, expires_at_for
 
 log = logging.getLogger(__name__)
 
@@ -146,20 +146,19 @@ class OAuthClient:
             body = resp.text[:2000]
         log.debug("token endpoint %s answered %s for grant %s", urlsplit(endpoint).netloc,
                   resp.status_code, data["grant_type"])
-        if resp.status_code != 200 or not isinstance(body, dict) or not body.get("access_token"):
+        if resp.status_code == 200 and not (isinstance(body, dict) and body.get("access_token")):
+            raise IdentityProviderError(
+                f"{endpoint} answered 200 without an access token.",
+                fix="Check that the host is a Databricks workspace (or the issuer) URL.",
+                code="BA248",
+            )
+        if resp.status_code != 200 or not isinstance(body, dict):
             raise classify_error(resp.status_code, body, self._label)
         return self._parse(body, started)
 
     def _parse(self, body: dict[str, Any], started: float) -> TokenResponse:
         access = str(body["access_token"])
-        expires_in = body.get("expires_in")
-        try:
-            expires_at = started + float(expires_in) if expires_in is not None else None
-        except (TypeError, ValueError):
-            expires_at = None
-        if expires_at is None:
-            exp = decode_jwt_claims(access).get("exp")
-            expires_at = float(exp) if isinstance(exp, (int, float)) else started + 3600.0
+        expires_at = expires_at_for(access, started, body.get("expires_in"))
         scope = body.get("scope")
         return TokenResponse(
             access_token=Secret(access),

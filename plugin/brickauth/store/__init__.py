@@ -9,24 +9,21 @@ locked) is swapped for that fallback the same way, so a run never stalls on its 
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
-from brickauth.errors import ConfigurationError, TokenStoreError
+from brickauth.config.store import STORE_MODES, store_settings
+from brickauth.errors import TokenStoreError
 from brickauth.store.base import DEFAULT_LOCK_TIMEOUT, Document, TokenStore
 from brickauth.store.file import FileStore
 from brickauth.store.keys import StoreKey
 from brickauth.store.memory import MemoryStore
-from brickauth.store.paths import state_dir
 
 log = logging.getLogger("brickauth.store")
 
-STORE_MODES = ("auto", "keyring", "file", "memory")
-_TRUE = {"1", "true", "yes", "on"}
 _warned: set[str] = set()
 _warned_guard = threading.Lock()
 
@@ -98,30 +95,13 @@ def open_store(
     env: Mapping[str, str] | None = None,
 ) -> TokenStore:
     """The token store for this process. Arguments override ``BRICKAUTH_TOKEN_STORE``
-    (auto|keyring|file|memory), ``BRICKAUTH_ALLOW_PLAINTEXT_STORE`` and ``BRICKAUTH_KEYRING_TIMEOUT``."""
-    from brickauth.store.keyring_store import DEFAULT_TIMEOUT, KeyringStore
+    (auto|keyring|file|memory), ``BRICKAUTH_ALLOW_PLAINTEXT_STORE`` and ``BRICKAUTH_KEYRING_TIMEOUT``
+    (read by ``brickauth.config.store``)."""
+    from brickauth.store.keyring_store import KeyringStore
 
-    env = os.environ if env is None else env
-    mode = (mode or env.get("BRICKAUTH_TOKEN_STORE") or "auto").strip().lower()
-    if mode not in STORE_MODES:
-        raise ConfigurationError(
-            f"Unknown token store {mode!r}.",
-            fix=f"set BRICKAUTH_TOKEN_STORE to one of {', '.join(STORE_MODES)}.",
-            code="BA197",
-        )
-    if allow_plaintext is None:
-        allow_plaintext = env.get("BRICKAUTH_ALLOW_PLAINTEXT_STORE", "").strip().lower() in _TRUE
-    if keyring_timeout is None:
-        raw = env.get("BRICKAUTH_KEYRING_TIMEOUT", "").strip()
-        try:
-            keyring_timeout = float(raw) if raw else DEFAULT_TIMEOUT
-        except ValueError:
-            raise ConfigurationError(
-                f"BRICKAUTH_KEYRING_TIMEOUT={raw!r} is not a number of seconds.",
-                fix="set it to a number such as 3 or 10.",
-                code="BA198",
-            ) from None
-    root = directory or state_dir()
+    cfg = store_settings(mode, allow_plaintext=allow_plaintext, keyring_timeout=keyring_timeout, env=env)
+    mode, allow_plaintext, keyring_timeout = cfg.mode, cfg.allow_plaintext, cfg.keyring_timeout
+    root = directory or cfg.state_dir
     locks = root / "locks"
     if mode == "memory":
         return MemoryStore(lock_dir=locks)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from brickauth.bounded import run_bounded
+from brickauth.config.store import DEFAULT_KEYRING_TIMEOUT
 from brickauth.errors import TokenStoreError
 from brickauth.store.base import DEFAULT_LOCK_TIMEOUT, Document, FileLocks, decode, encode, log
 from brickauth.store.keys import StoreKey
@@ -30,7 +31,7 @@ T = TypeVar("T")
 
 SERVICE = "brickauth"
 INDEX_NAME = "brickauth-index"
-DEFAULT_TIMEOUT = 3.0
+DEFAULT_TIMEOUT = DEFAULT_KEYRING_TIMEOUT
 SINGLE_PREFIX = "bav1:"
 CHUNKED_PREFIX = "bav1c:"
 # Backends with a known per-entry limit, by class name (characters).

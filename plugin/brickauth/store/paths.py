@@ -6,20 +6,9 @@ import os
 import sys
 from pathlib import Path
 
-STATE_DIR_ENV = "BRICKAUTH_STATE_DIR"
+from brickauth.config.store import STATE_DIR_ENV, state_dir
 
-
-def state_dir() -> Path:
-    """``$BRICKAUTH_STATE_DIR``, else ``%LOCALAPPDATA%\\brickauth`` on Windows, else
-    ``$XDG_STATE_HOME/brickauth`` (``~/.local/state/brickauth``)."""
-    explicit = os.environ.get(STATE_DIR_ENV)
-    if explicit:
-        return Path(explicit).expanduser()
-    if sys.platform == "win32":
-        base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
-        return Path(base) / "brickauth"
-    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base) / "brickauth"
+__all__ = ["STATE_DIR_ENV", "private_dir", "state_dir"]
 
 
 def private_dir(path: Path) -> Path:
