@@ -7,8 +7,12 @@ Client id and secret depend on the flow family: Entra flows read ``AZURE_CLIENT_
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, TypedDict
+
+if TYPE_CHECKING:
+    from brickauth.secret import Secret
 
 Family = Literal["azure", "databricks"]
 TokenStoreKind = Literal["auto", "keyring", "file", "memory"]
@@ -98,3 +102,39 @@ EXPLICIT_NAMES = frozenset({*COMMON_FIELDS, "client_id", "client_secret", *META_
 
 def family_of(auth_type: str) -> Family:
     return "azure" if auth_type.startswith("azure") else "databricks"
+
+
+class ProviderSettings(TypedDict, total=False):
+    """The keyword arguments ``brickauth.credentials_provider`` accepts (``EXPLICIT_NAMES`` plus the
+    Databricks SDK/CLI spellings in ``EXPLICIT_ALIASES``); every one is optional and wins over the
+    environment and ``~/.databrickscfg``. A test keeps this in step with ``EXPLICIT_NAMES``."""
+
+    http_path: str
+    tenant_id: str
+    authority_host: str
+    client_id: str
+    client_secret: str | Secret
+    client_certificate_path: str
+    client_certificate_password: str | Secret
+    federated_token_file: str
+    scopes: str | Sequence[str]
+    redirect_port: int | str
+    login_hint: str
+    token_store: TokenStoreKind
+    allow_plaintext_store: bool
+    interactive: bool
+    login_timeout: float
+    no_browser: bool
+    browser: str
+    timeout: float
+    ca_bundle: str
+    profile: str
+    config_file: str
+    # the Databricks SDK/CLI spellings
+    azure_tenant_id: str
+    azure_client_id: str
+    azure_client_secret: str | Secret
+    azure_authority_host: str
+    certificate_path: str
+    oauth_redirect_port: int | str
+    server_hostname: str
