@@ -54,3 +54,14 @@ def test_fixtures_load_when_asked_for(pytester: pytest.Pytester) -> None:
     listing = _fixtures_listing(pytester, "-p", "brickauth_sandbox.pytest")
     for name in FIXTURES:
         assert f"{name} " in listing or f"{name} [" in listing
+
+
+def test_sandbox_up_without_the_sandbox_names_the_package_to_install() -> None:
+    code = (
+        "import sys; sys.modules['brickauth_sandbox'] = None; sys.modules['brickauth_sandbox.core'] = None\n"
+        "from brickauth.cli.main import main; sys.exit(main(['sandbox', 'up']))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1
+    assert "[BA192]" in out.stderr and "pip install brickauth-sandbox" in out.stderr
+    assert "Traceback" not in out.stderr

@@ -1,0 +1,80 @@
+"""The library's modules import each other without cycles (every import, at any depth of the module:
+a function-level import is still a dependency), and the module size stays reviewable."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import brickauth
+
+ROOT = Path(brickauth.__file__).parent
+MAX_LINES = 500
+# Data tables, not logic: allowed to be longer.
+LONG_DATA_MODULES: set[str] = set()
+
+
+def _module_name(path: Path) -> str:
+    rel = path.relative_to(ROOT.parent).with_suffix("")
+    parts = list(rel.parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _graph() -> dict[str, set[str]]:
+    modules = {_module_name(p): p for p in ROOT.rglob("*.py")}
+    graph: dict[str, set[str]] = {name: set() for name in modules}
+    for name, path in modules.items():
+        tree = ast.parse(path.read_text())
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        for node in ast.walk(tree):
+            targets: list[str] = []
+            if isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + [base])
+                targets = [base] + [f"{base}.{a.name}" for a in node.names]
+            for target in targets:
+                target = target.strip(".")
+                if target in modules and target != name:
+                    graph[name].add(target)
+    return graph
+
+
+def test_no_import_cycle() -> None:
+    graph = _graph()
+    # A package's __init__ re-exporting its own submodules is not a cycle of ideas: drop edges from a
+    # package to its children (the children importing the package's names is the real dependency).
+    for name in graph:
+        graph[name] = {t for t in graph[name] if not t.startswith(name + ".")}
+    cycles: list[list[str]] = []
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                cycles.append(stack[stack.index(nxt):] + [nxt])
+            elif nxt not in state:
+                visit(nxt)
+        stack.pop()
+        state[node] = 2
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node)
+    assert not cycles, "\n".join(" -> ".join(c) for c in cycles)
+
+
+def test_modules_stay_small() -> None:
+    big = {
+        _module_name(p): n
+        for p in ROOT.rglob("*.py")
+        if (n := len(p.read_text().splitlines())) > MAX_LINES and _module_name(p) not in LONG_DATA_MODULES
+    }
+    assert not big, big
