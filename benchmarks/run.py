@@ -35,8 +35,8 @@ SANDBOX_STARTUP_TARGET_S = 2.0
 
 
 def bench_header_factory(calls: int, repeats: int = 5) -> dict[str, Any]:
-    from brickauth.provider import CredentialsProvider
     from brickauth.config import Settings
+    from brickauth.provider import CredentialsProvider
     from brickauth.token import AccessToken
 
     class StaticSource:
