@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from brickauth.entra import AZURE_DATABRICKS_SCOPE
 from brickauth.errors import IdentityProviderError, InvalidClientError, InvalidGrantError
 
 
@@ -68,13 +69,13 @@ ENTRA_CODES: dict[int, _Known] = {
         IdentityProviderError,
         "BA216",
         "the Azure Databricks resource is not in this tenant (or the scope names a wrong resource)",
-        "Use scope 2ff814a6-3304-4ab8-85cb-cd0e6f879c1d/.default and a tenant with Azure Databricks.",
+        f"Use scope {AZURE_DATABRICKS_SCOPE} and a tenant with Azure Databricks.",
     ),
     70011: _Known(
         IdentityProviderError,
         "BA217",
         "the requested scope is invalid",
-        "Leave scopes unset (brickauth asks for 2ff814a6-3304-4ab8-85cb-cd0e6f879c1d/.default).",
+        f"Leave scopes unset (brickauth asks for {AZURE_DATABRICKS_SCOPE}).",
     ),
     50034: _Known(
         IdentityProviderError,

@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from brickauth.durations import format_duration
+from brickauth.entra import AZURE_DATABRICKS_USER_SCOPE
 from brickauth.errors import BrickauthError, IdentityProviderError, LoginError
 from brickauth.oauth.loopback import Callback
 from brickauth.oauth.u2m import SignInResult, U2MSource, login_error_from_redirect
@@ -32,8 +33,7 @@ from brickauth.token import AccessToken, expires_at_for
 
 log = logging.getLogger(__name__)
 
-AZURE_DATABRICKS_RESOURCE_ID = "2ff814a6-3304-4ab8-85cb-cd0e6f879c1d"
-DEFAULT_SCOPES = (f"{AZURE_DATABRICKS_RESOURCE_ID}/user_impersonation",)
+DEFAULT_SCOPES = (AZURE_DATABRICKS_USER_SCOPE,)
 AZURE_CLI_CLIENT_ID = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"
 DEFAULT_TENANT = "organizations"
 _RESERVED = {"openid", "profile", "offline_access"}  # msal adds these itself

@@ -11,7 +11,10 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Literal
 
-AZURE_DATABRICKS_RESOURCE_ID = "2ff814a6-3304-4ab8-85cb-cd0e6f879c1d"
+from brickauth.entra import (  # the one definition, in the library
+    AZURE_DATABRICKS_RESOURCE_ID as AZURE_DATABRICKS_RESOURCE_ID,
+)
+
 # Well-known public client (Azure CLI), present in every tenant.
 AZURE_CLI_CLIENT_ID = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"
 

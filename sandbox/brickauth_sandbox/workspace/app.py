@@ -16,6 +16,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from brickauth.clock import Clock
+from brickauth.entra import AZURE_DATABRICKS_RESOURCE_ID
 from brickauth_sandbox.lifetimes import TokenLifetimes
 from brickauth_sandbox.signing import SigningKey
 from brickauth_sandbox.workspace import errors
@@ -176,7 +177,7 @@ class WorkspaceService:
         authority = self.entra.issuer_v2(self.workspace.tenant_id).removesuffix("/v2.0")
         query = urlencode(
             {
-                "client_id": "2ff814a6-3304-4ab8-85cb-cd0e6f879c1d",
+                "client_id": AZURE_DATABRICKS_RESOURCE_ID,
                 "response_type": "code",
                 "redirect_uri": f"{self.base_url}/aad/redirect",
             }
