@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,8 @@ def dbt(
     harness: WarehouseHarness, project: Path, principal: str, *args: str
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["dbt", "--no-use-colors", *args, "--project-dir", str(project), "--profiles-dir", str(project)],
+        [str(Path(sys.executable).with_name("dbt")), "--no-use-colors", *args,
+         "--project-dir", str(project), "--profiles-dir", str(project)],
         env=dbt_env(harness, harness.token_for(principal)),
         capture_output=True,
         text=True,

@@ -158,7 +158,7 @@ def test_cli_login_options_become_explicit_settings() -> None:
 
 
 def test_child_clock_shift_is_test_only() -> None:
-    """tests/clockshift moves a child's brickauth wall clock; production code has no such hook."""
+    """tests/clockshift moves a child's U2M clock; production code reads no such variable."""
     import os
     import subprocess
     import sys
@@ -166,7 +166,8 @@ def test_child_clock_shift_is_test_only() -> None:
     import brickauth.oauth.u2m as u2m
 
     assert not hasattr(u2m, "process_clock")
-    code = "import time; from brickauth.clock import SYSTEM_CLOCK; print(SYSTEM_CLOCK.now() - time.time())"
+    code = ("import time; from brickauth.oauth.u2m import DEFAULT_CLOCK; "
+            "print(DEFAULT_CLOCK.now() - time.time())")
     env = {**os.environ, "BRICKAUTH_TEST_CLOCK_OFFSET": "2700"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
     assert 2699 < float(out.stdout) < 2701, out.stderr

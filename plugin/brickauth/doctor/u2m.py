@@ -28,9 +28,13 @@ def _never_open(url: str) -> bool:  # pragma: no cover - doctor never starts a s
 
 
 def u2m_clock(ctx: Context) -> Clock:
-    """The clock the U2M check judges and refreshes the cached sign-in by: doctor's own (the system
-    clock unless one was injected), the clock the next run of the flow uses too."""
-    return ctx.clock
+    """The clock the U2M check judges and refreshes the cached sign-in by: doctor's own when one was
+    injected, else the U2M code's default clock, so that doctor sees the cache exactly as the next run
+    of the flow would."""
+    from brickauth.clock import SYSTEM_CLOCK
+    from brickauth.oauth import u2m
+
+    return u2m.DEFAULT_CLOCK if ctx.clock is SYSTEM_CLOCK else ctx.clock
 
 
 def u2m_source(ctx: Context) -> Any:

@@ -39,6 +39,9 @@ from brickauth.token import AccessToken
 
 log = logging.getLogger(__name__)
 
+# The clock U2M sessions are judged and timed by when none is passed in: the system clock. (The test
+# suite moves it in child processes, to make saved tokens look aged; production code never does.)
+DEFAULT_CLOCK: Clock = SYSTEM_CLOCK
 # Entra codes meaning "the refresh token can no longer be used: sign in again".
 RESIGN_IN_CODES = frozenset({700082, 50173, 700084, 70043, 700081, 50076, 50078, 50079, 65001})
 RESIGN_IN_ERRORS = frozenset({"invalid_grant", "interaction_required", "login_required", "consent_required"})
@@ -130,7 +133,7 @@ class U2MSource(ABC):
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.settings = settings
-        self.clock = clock if clock is not None else SYSTEM_CLOCK
+        self.clock = clock if clock is not None else DEFAULT_CLOCK
         self.http = http or HttpClient(timeout=settings.timeout, verify=settings.verify)
         self.no_browser = settings.no_browser if no_browser is None else no_browser
         self.login_timeout = settings.login_timeout if login_timeout is None else login_timeout
