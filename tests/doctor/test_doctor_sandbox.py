@@ -14,7 +14,9 @@ import pytest
 
 from brickauth.cli.main import main
 from brickauth.doctor import diagnose
-from brickauth.doctor.checks import CHECKS, Finding, top_finding
+from brickauth.doctor.checks import CHECKS
+from brickauth.doctor.model import Finding
+from brickauth.doctor.runner import top_finding
 from brickauth_sandbox.core import Sandbox
 
 pytestmark = pytest.mark.slow
@@ -273,7 +275,7 @@ def test_dbt_target_with_env_vars(
 def test_rich_display_renders_lines_and_summary(sb: Sandbox) -> None:
     import io
 
-    from brickauth.doctor.checks import run_checks
+    from brickauth.doctor.runner import run_checks
     from brickauth.doctor.plan import build_plan
     from brickauth.doctor.report import RichDisplay
     from brickauth.doctor.sources import gather

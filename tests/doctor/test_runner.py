@@ -7,7 +7,8 @@ import time
 from pathlib import Path
 
 from brickauth.clock import FakeClock
-from brickauth.doctor.checks import Check, Context, Outcome, run_checks, top_finding
+from brickauth.doctor.model import Check, Context, Outcome
+from brickauth.doctor.runner import run_checks, top_finding
 from brickauth.doctor.plan import build_plan
 from brickauth.doctor.sources import gather
 

@@ -100,9 +100,9 @@ def run_explain(args: argparse.Namespace) -> int:
 def run_doctor(args: argparse.Namespace) -> int:
     import time
 
-    from brickauth.doctor.checks import run_checks
     from brickauth.doctor.plan import build_plan
     from brickauth.doctor.report import PlainDisplay, RichDisplay, exit_code, report_json
+    from brickauth.doctor.runner import run_checks
     from brickauth.doctor.sources import gather
 
     if args.timeout <= 0 or args.deadline <= 0:

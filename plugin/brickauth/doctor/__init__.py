@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from brickauth.clock import Clock
-    from brickauth.doctor.checks import Finding
+    from brickauth.doctor.model import Finding
     from brickauth.doctor.plan import Plan
 
 
@@ -31,8 +31,8 @@ def diagnose(
 ) -> tuple[Plan, list[Finding]]:
     """Run every check without display; returns the plan and the findings (for scripts and tests)."""
     from brickauth.clock import SYSTEM_CLOCK
-    from brickauth.doctor.checks import run_checks
     from brickauth.doctor.plan import build_plan
+    from brickauth.doctor.runner import run_checks
     from brickauth.doctor.sources import gather
 
     plan = build_plan(gather(explicit or {}, env=env, **source_options))

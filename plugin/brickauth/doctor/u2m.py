@@ -16,7 +16,7 @@ from brickauth.errors import BrickauthError
 
 if TYPE_CHECKING:
     from brickauth.clock import Clock
-    from brickauth.doctor.checks import Context, Outcome
+    from brickauth.doctor.model import Context, Outcome
 
 
 # Knowledge-base causes whose only fix is a new sign-in, whatever error class the refusal raised.
@@ -66,7 +66,7 @@ def open_token_store(ctx: Context) -> Any:
 
 
 def cached_sign_in(ctx: Context) -> Outcome:
-    from brickauth.doctor.checks import Outcome
+    from brickauth.doctor.model import Outcome
     from brickauth.oauth.u2m import needs_new_sign_in
 
     source = u2m_source(ctx)
