@@ -275,9 +275,9 @@ def test_dbt_target_with_env_vars(
 def test_rich_display_renders_lines_and_summary(sb: Sandbox) -> None:
     import io
 
-    from brickauth.doctor.runner import run_checks
     from brickauth.doctor.plan import build_plan
     from brickauth.doctor.report import RichDisplay
+    from brickauth.doctor.runner import run_checks
     from brickauth.doctor.sources import gather
 
     sb.revoke_can_use(sb.ids.m2m_client_id)
@@ -292,3 +292,59 @@ def test_rich_display_renders_lines_and_summary(sb: Sandbox) -> None:
     assert "[FAIL] Warehouse exists and state" in text and "databricks.no_can_use_warehouse" in text
     assert "Top finding" in text and "Can use" in text
     assert sb.env()["AZURE_CLIENT_SECRET"] not in text
+
+
+def test_an_encrypted_certificate_key_that_works_in_sql_connect_works_in_doctor(
+    sb: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """doctor acquires the token through the library's own azure-m2m source: the same certificate
+    loading (an encrypted PKCS#8 key and its password), the same msal client."""
+    import sys
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from databricks import sql
+
+    import brickauth
+    from brickauth_sandbox.entra.model import ClientCertificate
+
+    sys.path.insert(0, str(Path(__file__).parent.parent / "core"))
+    from core_support import make_cert
+
+    password = "pem-pass-" + "7" * 12
+    app = sb.add_entra_app("cert-app", secret=False)
+    pem = make_cert(tmp_path, password=password.encode())
+    cert = x509.load_pem_x509_certificate(pem.read_bytes())
+    app.certificates.append(
+        ClientCertificate(
+            thumbprint_sha1_hex=cert.fingerprint(hashes.SHA1()).hex(),
+            public_pem=cert.public_bytes(serialization.Encoding.PEM),
+        )
+    )
+    env = {k: v for k, v in sb.env().items() if k not in ("AZURE_CLIENT_SECRET", "DATABRICKS_CLIENT_SECRET")}
+    env |= {
+        "AZURE_CLIENT_ID": app.app_id,
+        "AZURE_CLIENT_CERTIFICATE_PATH": str(pem),
+        "AZURE_CLIENT_CERTIFICATE_PASSWORD": password,
+    }
+    provider = brickauth.credentials_provider("azure-m2m", env=env)
+    with sql.connect(
+        server_hostname=sb.addresses["workspace"], http_path=sb.http_path, credentials_provider=provider,
+        _tls_trusted_ca_file=str(sb.ca_bundle), enable_telemetry=False,
+    ) as conn, conn.cursor() as cursor:  # fmt: skip
+        cursor.execute("SELECT current_user()")
+        assert cursor.fetchall()[0][0] == app.app_id
+
+    for name in [k for k in sb.env() if k not in env]:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    code = main(["doctor", "--auth-type", "azure-m2m", "--json", "--config-file", "/nonexistent"])
+    out = capsys.readouterr().out
+    report = json.loads(out)
+    assert code == 0, report["top_finding"]
+    by_check = {c["check"]: c for c in report["checks"]}
+    assert by_check["token.acquire"]["status"] == "ok"
+    assert "client_certificate_path" in by_check["token.acquire"]["summary"]
+    assert app.app_id in by_check["sql.probe"]["summary"]
+    assert password not in out and "eyJ" not in out

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from brickauth.clock import FakeClock
 from brickauth.doctor.model import Check, Context, Outcome
-from brickauth.doctor.runner import run_checks, top_finding
 from brickauth.doctor.plan import build_plan
+from brickauth.doctor.runner import run_checks, top_finding
 from brickauth.doctor.sources import gather
 
 PLAN = build_plan(
