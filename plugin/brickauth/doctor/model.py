@@ -60,7 +60,9 @@ def _always(ctx: Context) -> str | None:
 @dataclass(frozen=True)
 class Check:
     """One step. ``requires``: checks that must pass first; ``auth_types``: the flows it applies to
-    (empty: every flow); ``skip_if``: a reason it does not apply here, or None to run."""
+    (empty: every flow); ``skip_if``: a reason it does not apply here, or None to run; ``prepare``:
+    local work before the step's time starts (an import that takes seconds on a busy machine), bounded
+    by the run's deadline only."""
 
     id: str
     title: str
@@ -70,6 +72,7 @@ class Check:
     skip_if: Callable[[Context], str | None] = _always
     timeout_factor: float = 1.0
     auth_types: frozenset[str] = frozenset()
+    prepare: Callable[[], object] | None = None
 
     def not_applicable(self, ctx: Context) -> str | None:
         if self.auth_types and ctx.plan.auth_type not in self.auth_types:

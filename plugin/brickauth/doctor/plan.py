@@ -15,7 +15,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from brickauth.config import Settings, SettingsCheck
-from brickauth.doctor.sources import MISSING_CONFIG_FILE, RawSettings, resolve
+from brickauth.doctor.sources import (
+    BRICKAUTH_PROFILE_KEYS,
+    BRICKAUTH_REPLACED_KEYS,
+    DBT_DATABRICKS_FIELDS,
+    MISSING_CONFIG_FILE,
+    RawSettings,
+    resolve,
+)
 from brickauth.errors import ConfigurationError
 from brickauth.hosts import cloud_of_authority_host
 from brickauth.secret import Secret
@@ -184,6 +191,8 @@ def build_plan(raw: RawSettings) -> Plan:
     _plan_http_path(plan, settings.http_path if settings else None)
     for cause_id, message in raw.problems:
         plan.auth_problems.insert(0, Problem(cause_id, message))
+    if raw.dbt_type is not None:
+        _lint_dbt(plan)
     if settings is not None and plan.auth_type != PAT:
         plan.auth_type, plan.auth_reason = settings.auth_type, settings.auth_type_reason
         _lint_auth(plan, settings)
@@ -221,7 +230,7 @@ def _pat_or_oauth(plan: Plan, check: SettingsCheck) -> SettingsCheck:
         else:
             plan.auth_problems.append(
                 Problem(
-                    "config.pat_ignored_by_brickauth",
+                    None,
                     f"only a personal access token is set ({plan.source('token')}): doctor tests it, but "
                     "brickauth ignores PATs and signs in with OAuth (set azure-m2m, databricks-m2m or a "
                     "U2M auth_type to use brickauth)",
@@ -239,6 +248,45 @@ def _pat_or_oauth(plan: Plan, check: SettingsCheck) -> SettingsCheck:
             )
         )
     return check
+
+
+def _lint_dbt(plan: Plan) -> None:
+    """What dbt itself refuses in the target doctor read: a missing http_path, an unknown key (for
+    type: brickauth, as its credentials class does: BA173, BA174, BA175)."""
+    import difflib
+
+    output = plan.raw.dbt_output
+    if not str(output.get("http_path") or "").strip():
+        plan.path_problems[:] = [
+            problem_from(ConfigurationError(
+                "dbt profile: key `http_path` is missing: dbt needs it to connect to Databricks.",
+                fix="add `http_path: /sql/1.0/warehouses/<warehouse id>` (the warehouse's Connection "
+                "details).",
+                code="BA173",
+            ))
+        ]  # fmt: skip
+    if plan.raw.dbt_type != "brickauth":
+        return
+    known = sorted(DBT_DATABRICKS_FIELDS | BRICKAUTH_PROFILE_KEYS)
+    for key in output:
+        if key in BRICKAUTH_REPLACED_KEYS and output[key] is not None:
+            err = ConfigurationError(
+                f"dbt profile: key `{key}` belongs to dbt-databricks' own sign-in and type: brickauth "
+                "refuses it.",
+                fix=f"remove `{key}` (for a secret: `client_secret` with auth_type azure-m2m or "
+                "databricks-m2m).",
+                code="BA174",
+            )
+        elif key not in known:
+            close = difflib.get_close_matches(str(key), known, 1)
+            err = ConfigurationError(
+                f"dbt profile: key `{key}` is unknown to type: brickauth (dbt refuses the profile).",
+                fix=f"write `{close[0]}`." if close else "remove it (docs/dbt.md lists the keys).",
+                code="BA175",
+            )
+        else:
+            continue
+        plan.auth_problems.append(problem_from(err))
 
 
 def _lint_host(plan: Plan) -> None:
@@ -300,15 +348,17 @@ def _lint_auth(plan: Plan, s: Settings) -> None:
     """What the library accepts but a user should know: a secret next to a browser sign-in, an
     authority host of another cloud than the workspace's."""
     if s.auth_type == "azure-u2m" and s.client_secret is not None:
-        # Only a secret the user gave for this run: one in the environment (set for M2M) is not
-        # sent by a browser sign-in, so it is not a problem of this configuration.
+        # The azure-u2m flow never sends a secret, so Entra cannot answer AADSTS700025 for it. One in
+        # the environment is usually there for M2M and is no problem; one written for this run (a
+        # flag, a dbt profile) says the user expects it to be used: tell them it is not.
         source = s.source_of("client_secret") or ""
         if not source.startswith("env:"):
             plan.auth_problems.append(
                 Problem(
-                    "entra.public_client_with_secret",
+                    None,
                     f"a client secret ({plan.source('azure_client_secret')}) is set for a browser "
-                    "sign-in (azure-u2m)",
+                    "sign-in (azure-u2m), which never sends it: remove it, or use auth_type azure-m2m "
+                    "for a service principal",
                     fatal=False,
                 )
             )

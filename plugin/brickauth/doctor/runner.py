@@ -16,6 +16,7 @@ from functools import partial
 from brickauth.bounded import run_bounded
 from brickauth.clock import SYSTEM_CLOCK, Clock
 from brickauth.doctor.checks import CHECKS
+from brickauth.doctor.fixes import fix_for
 from brickauth.doctor.knowledge import KnowledgeBase, load
 from brickauth.doctor.model import (
     DEFAULT_DEADLINE,
@@ -91,7 +92,7 @@ def run_checks(
             cause_id=outcome.cause_id,
             cause_title=cause.title if cause else None,
             meaning=cause.explanation if cause else None,
-            fix=cause.fix if cause else None,
+            fix=fix_for(ctx, outcome, cause.fix if cause else None),
             links=list(cause.links) if cause else [],
             duration_ms=int(duration * 1000),
             details=json.loads(redact(json.dumps(outcome.details, default=str))),
@@ -125,6 +126,12 @@ def run_checks(
         ctx.state.pop("talking_to", None)
         if on_start:
             on_start(check)
+        if check.prepare is not None:
+            run_bounded(check.prepare, remaining, name="brickauth-doctor-prepare")
+            remaining = deadline - (clock.monotonic() - started)
+            if remaining <= 0.05:
+                emit(check, Outcome("skip", f"skipped: doctor's {deadline:.0f} s deadline reached"), 0.0)
+                continue
         budget = min(step_timeout * check.timeout_factor, remaining)
         t0 = clock.monotonic()
         returned = run_bounded(partial(check.func, ctx), budget, name="brickauth-doctor-check")

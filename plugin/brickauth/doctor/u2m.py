@@ -79,6 +79,16 @@ def cached_sign_in(ctx: Context) -> Outcome:
         )
     login = source.login_command()
     details: dict[str, Any] = {"store": store.name, "login_command": login, "key": source.key.to_json()}
+    if doc is None and _fell_back_to_memory(ctx, store):
+        # Headless, no keyring: a `brickauth login` would end with its process. That is the finding,
+        # not "run brickauth login" (which cannot help).
+        return Outcome(
+            "fail",
+            f"no keyring backend on this machine, so the token store is {store.name}: a sign-in by "
+            f"`{login}` ends with that process and nothing is cached for the next run",
+            "store.no_keyring_backend",
+            details=details,
+        )
     if doc is None:
         return Outcome(
             "fail",
@@ -146,6 +156,15 @@ def cached_sign_in(ctx: Context) -> Outcome:
         f"expires in {format_duration(left)}{refresh_note}",
         details=details,
     )
+
+
+def _fell_back_to_memory(ctx: Context, store: Any) -> bool:
+    """The store is memory only because no keyring backend answered (not because it was asked for)."""
+    from brickauth.store import MemoryStore
+
+    settings = ctx.plan.settings
+    asked = settings.token_store if settings is not None else "auto"
+    return isinstance(store, MemoryStore) and asked != "memory"
 
 
 def _fresh(cached: Any, now: float) -> bool:

@@ -12,11 +12,15 @@ PROBE_KEY_AUTHORITY = "https://brickauth-doctor.invalid"
 def check_store(ctx: Context) -> list[Outcome]:
     """The token store the library would use: keyring backend, entry size limit, a bounded read and
     write, and the cross-process lock (each keyring call and the lock wait bounded)."""
-    from brickauth.errors import TokenStoreError
-    from brickauth.store import StoreKey
+    from brickauth.errors import ConfigurationError, TokenStoreError
+    from brickauth.store import StoreKey, open_store
     from brickauth.store.keyring_store import KeyringStore
 
     plan = ctx.plan
+    try:  # the library's own reading of the store's environment (BRICKAUTH_KEYRING_TIMEOUT...)
+        open_store("memory", env=plan.raw.env)
+    except ConfigurationError as err:
+        return [ctx.error_outcome("the token store settings are refused", err)]
     needed = plan.is_u2m
     settings = plan.settings
     mode = settings.token_store if settings else "auto"
@@ -32,8 +36,6 @@ def check_store(ctx: Context) -> list[Outcome]:
             if err.code == "BA401":  # finding the backend hung
                 return [Outcome("fail", f"{err.message}", "store.keyring_locked")]
             import logging
-
-            from brickauth.store import open_store
 
             store_log = logging.getLogger("brickauth.store")
             level = store_log.level
