@@ -156,6 +156,8 @@ def _exception_outcome(ctx: Context, check: Check, exc: BaseException) -> Outcom
     timed_out = isinstance(exc, BrickauthError) and exc.code == TIMED_OUT
     if timed_out or type(exc).__name__ == "ReadTimeout" or "Read timed out" in text:
         return hang_outcome(ctx, check, ctx.step_timeout)
+    if isinstance(exc, BrickauthError):
+        return ctx.error_outcome(f"{check.title} failed", exc)
     return ctx.refusal(f"{check.title} failed", text, None)
 
 

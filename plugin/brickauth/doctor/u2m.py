@@ -126,9 +126,9 @@ def cached_sign_in(ctx: Context) -> Outcome:
                         )  # fmt: skip
                     store.save(source.key, result.doc)
         except BrickauthError as err:
-            outcome = ctx.refusal(
+            outcome = ctx.error_outcome(
                 f"refreshing the cached sign-in of {account} failed",
-                str(err),
+                err,
                 "store.not_signed_in" if needs_new_sign_in(err) else None,
             )
             # Databricks itself answers an expired refresh token with invalid_request (BA245), which

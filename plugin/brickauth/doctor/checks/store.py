@@ -61,7 +61,7 @@ def check_store(ctx: Context) -> list[Outcome]:
                 store.probe()  # a bounded write of a long entry: shows a size limit
             except TokenStoreError as err:
                 cause = "store.keyring_locked" if err.code == "BA401" else None
-                return [ctx.refusal(f"keyring {store.name} failed", str(err), cause)]
+                return [ctx.error_outcome(f"keyring {store.name} failed", err, cause)]
             chunk = store.chunk_size
             limit = (f"entries over {chunk} characters are split into chunks" if chunk
                      else "no entry size limit met")  # fmt: skip
