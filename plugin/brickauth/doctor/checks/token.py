@@ -47,6 +47,7 @@ def _acquire(ctx: Context) -> Outcome:
     if token.refresh_token:
         ctx.redact.add(token.refresh_token)
     ctx.state["token"] = token.token
+    ctx.state["expires_at"] = token.expires_at
     left = int(token.expires_at - ctx.clock.now())
     return Outcome(
         "ok",
@@ -70,7 +71,9 @@ def check_claims(ctx: Context) -> Outcome:
         or claims.get("sub")
     )
     now = ctx.clock.now()
-    exp = claims.get("exp")
+    # The expiry the library will act on (the flow's one rule, on its clock); the claim only when the
+    # token came without one (a PAT).
+    exp = ctx.state.get("expires_at", claims.get("exp"))
     shown = {
         k: claims[k]
         for k in ("aud", "iss", "tid", "appid", "azp", "oid", "upn", "sub", "exp", "scp", "roles")
