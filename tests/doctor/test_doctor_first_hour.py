@@ -181,16 +181,31 @@ def test_a_pat_alone_is_tested_and_said_to_be_ignored_by_brickauth(
 ) -> None:
     full = sb.env()
     names = ("DATABRICKS_HOST", "DATABRICKS_HTTP_PATH", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE")
-    env_of({k: full[k] for k in names} | {"DATABRICKS_TOKEN": PAT})
+    pat = sb.add_personal_access_token(sb.ids.user_upn)
+    env_of({k: full[k] for k in names} | {"DATABRICKS_TOKEN": pat})
     code, report, out = doctor_json(capsys, "--config-file", NO_CFG)
     checks = by_check(report)
     assert report["settings"]["auth_type"] == "pat"
-    assert any("brickauth ignores PATs" in c["summary"] for c in checks["settings.auth"])
+    [auth] = checks["settings.auth"]
+    assert auth["status"] == "warn" and "brickauth ignores PATs" in auth["summary"]
     [token] = checks["token.acquire"]
     assert token["status"] == "ok" and "ignores PATs" in token["summary"]
-    assert checks["network.tls"][0]["status"] == "ok"  # the PAT's host with the configured CA
-    [member] = checks["workspace.membership"]
-    assert member["status"] != "skip"  # the PAT was sent to the workspace (the sandbox knows no PATs)
+    for tested in ("network.tls", "workspace.membership", "warehouse.state", "sql.probe"):
+        assert checks[tested][0]["status"] == "ok", checks[tested]  # the PAT, end to end
+    assert sb.ids.user_upn in checks["sql.probe"][0]["summary"]
+    assert code == 1 and report["top_finding"]["check"] == "settings.auth"  # the warning: not brickauth's
+    assert pat not in out
+
+
+def test_a_pat_the_workspace_refuses_is_named(
+    sb: Sandbox, capsys: pytest.CaptureFixture[str], env_of: Any
+) -> None:
+    full = sb.env()
+    names = ("DATABRICKS_HOST", "DATABRICKS_HTTP_PATH", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE")
+    env_of({k: full[k] for k in names} | {"DATABRICKS_TOKEN": PAT})
+    code, report, out = doctor_json(capsys, "--config-file", NO_CFG)
+    [member] = by_check(report)["workspace.membership"]
+    assert member["status"] == "fail"  # the PAT was sent to the workspace, which does not know it
     assert code == 1 and PAT not in out
 
 
