@@ -317,3 +317,25 @@ def test_the_table_owner_fix_is_sql_that_runs_as_written(
     sb.engine.execute_as(other, sql)  # the table's owner pastes it
     code, report, _ = doctor_json(capsys, *args)
     assert code == 0, report["top_finding"]
+
+
+def test_the_stopped_warehouse_and_entitlement_fixes_name_their_ids(
+    sb: Sandbox, capsys: pytest.CaptureFixture[str], env_of: Any
+) -> None:
+    env_of(sb.env())
+    warehouse = sb.http_path.rsplit("/", 1)[-1]
+    sb.stop_warehouse(auto_start=False)
+    _, report, _ = doctor_json(capsys, "--auth-type", "azure-m2m", "--config-file", NO_CFG)
+    [state] = by_check(report)["warehouse.state"]
+    assert state["cause_id"] == "databricks.warehouse_stopped"
+    assert state["fix"].splitlines()[1].strip() == f"databricks warehouses start {warehouse}"
+
+    sb.start_warehouse()
+    sb.set_sql_access(sb.ids.m2m_client_id, False)
+    _, report, _ = doctor_json(capsys, "--auth-type", "azure-m2m", "--config-file", NO_CFG)
+    top = report["top_finding"]
+    assert top["cause_id"] == "databricks.missing_sql_entitlement"
+    command = top["fix"].splitlines()[1].strip()
+    assert command.startswith("databricks service-principals patch ") and sb.ids.m2m_client_id in top["fix"]
+    patch = json.loads(command.split("--json ", 1)[1].strip("'"))
+    assert patch["Operations"][0]["value"] == [{"value": "databricks-sql-access"}]
