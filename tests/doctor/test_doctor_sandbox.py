@@ -354,3 +354,31 @@ def test_an_encrypted_certificate_key_that_works_in_sql_connect_works_in_doctor(
     assert "client_certificate_path" in by_check["token.acquire"]["summary"]
     assert app.app_id in by_check["sql.probe"]["summary"]
     assert password not in out and "eyJ" not in out
+
+
+@pytest.mark.parametrize(
+    ("auth_type", "service", "cause"),
+    [
+        ("azure-m2m", "entra", "entra.unresponsive"),
+        ("databricks-m2m", "workspace", "databricks.unresponsive"),
+    ],
+)
+def test_a_hanging_token_endpoint_is_bounded_in_the_librarys_own_token_source(
+    sb: Sandbox, auth_type: str, service: str, cause: str
+) -> None:
+    """Only the token endpoint hangs: discovery passes, and the flow's TokenSource (its HTTP client
+    bounded by the step, no retries) is cut at the step's bound and named."""
+    from brickauth_sandbox.faults import TOKEN_PATHS
+
+    sb.faults[service].hang(path_prefix=TOKEN_PATHS[service])
+    try:
+        started = time.monotonic()
+        findings = run(sb, auth_type, step_timeout=1.0, deadline=10.0)
+        elapsed = time.monotonic() - started
+    finally:
+        sb.faults[service].clear()
+    assert elapsed < 10.0, elapsed  # generous: the hang never ends by itself
+    assert statuses(findings)["idp.discovery"] == "ok"
+    finding = top(findings)
+    assert (finding.check, finding.cause_id) == ("token.acquire", cause)
+    assert "(hang)" in finding.summary
