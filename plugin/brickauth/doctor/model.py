@@ -130,14 +130,14 @@ class Context:
         finder = getattr(self.kb, "cause_for_code", None)
         if not code or finder is None:
             return None
-        cause = finder(code)
-        return cause if isinstance(cause, Cause) or hasattr(cause, "id") else None
+        found: Cause | None = finder(code)
+        return found
 
     def error_outcome(self, what: str, err: BrickauthError, fallback: str | None = None) -> Outcome:
         """A library error: its stable code names the cause; the text is read only when it does not."""
         cause = self.cause_for_code(err.code)
         if cause is not None and not getattr(cause, "vague", False) and not cause.generic:
-            return Outcome("fail", f"{what}: {_one_line(self.redact(str(err)), 400)}", cause.id)
+            return Outcome("fail", f"{what}: {one_line(self.redact(str(err)), 400)}", cause.id)
         return self.refusal(what, f"{type(err).__name__}: {err}", fallback)
 
     def refusal(self, what: str, text: str, fallback: str | None = None) -> Outcome:
@@ -146,7 +146,7 @@ class Context:
         unknown = [m for m in self.kb.classify(text) if m.cause is None]
         cause = self.kb.best(text)
         first = masked.strip().splitlines()[0] if masked.strip() else ""
-        excerpt = _one_line(masked, 240)
+        excerpt = one_line(masked, 240)
         if cause is not None:
             return Outcome("fail", f"{what}: {excerpt}", cause.id)
         if unknown:
@@ -164,9 +164,7 @@ def json_body(response: Any) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def _one_line(text: str, width: int) -> str:
+def one_line(text: str, width: int) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= width else flat[: width - 3] + "..."
 
-
-one_line = _one_line
