@@ -195,6 +195,8 @@ def build_plan(raw: RawSettings) -> Plan:
         _lint_dbt(plan)
     if settings is not None and plan.auth_type != PAT:
         plan.auth_type, plan.auth_reason = settings.auth_type, settings.auth_type_reason
+        if settings.source_of("auth_type") == "explicit":  # the library's layer name; say which flag/key
+            plan.auth_reason = f"auth_type set ({plan.source('auth_type')})"
         _lint_auth(plan, settings)
     catalog, schema = raw.extras.get("catalog"), raw.extras.get("schema")
     plan.catalog = str(catalog) if catalog else None
