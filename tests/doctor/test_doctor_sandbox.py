@@ -382,3 +382,30 @@ def test_a_hanging_token_endpoint_is_bounded_in_the_librarys_own_token_source(
     finding = top(findings)
     assert (finding.check, finding.cause_id) == ("token.acquire", cause)
     assert "(hang)" in finding.summary
+
+
+def test_a_federated_token_file_goes_through_the_librarys_source(sb: Sandbox, tmp_path: Path) -> None:
+    """Workload identity: the flow reads the token file (doctor does not), and its assertion never
+    shows in the report."""
+    from brickauth_sandbox.entra.model import FederatedCredential
+    from brickauth_sandbox.signing import SigningKey
+
+    issuer, subject = "https://oidc.k8s.example/cluster-1", "system:serviceaccount:jobs:etl"
+    key = SigningKey.generate()
+    sb.entra.trust_federated_issuer(issuer, key.private_key.public_key())
+    app = sb.add_entra_app("federated-app", secret=False)
+    app.federated_credentials.append(FederatedCredential(issuer=issuer, subject=subject))
+    now = int(time.time())
+    assertion = key.sign(
+        {"iss": issuer, "sub": subject, "aud": "api://AzureADTokenExchange", "iat": now, "nbf": now,
+         "exp": now + 600}
+    )  # fmt: skip
+    (tmp_path / "token").write_text(assertion)
+    env = {k: v for k, v in sb.env().items() if "SECRET" not in k}
+    env |= {"AZURE_CLIENT_ID": app.app_id, "AZURE_FEDERATED_TOKEN_FILE": str(tmp_path / "token")}
+    findings = run(sb, env=env)
+    assert top_finding(findings) is None, [(f.check, f.summary) for f in findings if f.status != "ok"]
+    by_check = {f.check: f for f in findings}
+    assert "federated_token_file" in by_check["token.acquire"].summary
+    assert app.app_id in by_check["sql.probe"].summary
+    assert all(assertion not in f.summary and assertion not in json.dumps(f.details) for f in findings)
