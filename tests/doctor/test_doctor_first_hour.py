@@ -63,16 +63,16 @@ def by_check(report: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
 CI = "sandbox:\n  target: ci\n  outputs:\n    ci:\n      type: brickauth\n"
 BROKEN_PROFILES = {
     "yaml error": (CI + "     host: [x\n", "BA186"),
-    "profile is a string": ("sandbox: just-a-string\n", "BA187"),
-    "outputs is a list": ("sandbox:\n  target: ci\n  outputs:\n    - ci\n", "BA187"),
-    "target is a string": ("sandbox:\n  target: ci\n  outputs:\n    ci: brickauth\n", "BA187"),
+    "profile is a string": ("sandbox: just-a-string\n", "BA189"),
+    "outputs is a list": ("sandbox:\n  target: ci\n  outputs:\n    - ci\n", "BA189"),
+    "target is a string": ("sandbox:\n  target: ci\n  outputs:\n    ci: brickauth\n", "BA189"),
     "jinja syntax error": (
         CI + "      host: \"{{ env_var('DATABRICKS_HOST' }}\"\n",
-        "BA188",
+        "BA193",
     ),
     "jinja unknown function": (
         CI + "      host: \"{{ nope('DATABRICKS_HOST') }}\"\n",
-        "BA188",
+        "BA193",
     ),
 }
 

@@ -298,14 +298,14 @@ def _read_yaml(path: Path) -> Any:
 
 
 def _mapping(value: Any, what: str, path: Path) -> dict[str, Any]:
-    """``value`` when it is a mapping (as dbt requires), else a one-line usage error (BA187)."""
+    """``value`` when it is a mapping (as dbt requires), else a one-line usage error (BA189)."""
     if isinstance(value, dict):
         return value
     shown = "empty" if value is None else f"a {type(value).__name__}"
     raise ConfigurationError(
         f"{what} in {path} is {shown}, not a mapping of keys to values.",
         fix="write it as dbt documents: profile: {target: ..., outputs: {NAME: {type: ..., host: ...}}}.",
-        code="BA187",
+        code="BA189",
     )
 
 
@@ -363,7 +363,7 @@ def _from_dbt(
                 f"({type(exc).__name__}: {detail}).",
                 fix="write it as dbt does, e.g. \"{{ env_var('NAME') }}\" or "
                 "\"{{ env_var('NAME', 'default') }}\".",
-                code="BA188",
+                code="BA193",
             ) from None
     raw.origin = f"dbt target {target} of profile {profile} ({path})"
     raw.dbt_type = str(output.get("type", ""))
