@@ -39,15 +39,14 @@ def u2m_clock(ctx: Context) -> Clock:
 
 def u2m_source(ctx: Context) -> Any:
     """The plan's U2M token source, over the store doctor opened and an HTTP client bounded by the step."""
-    from brickauth.http import HttpClient
     from brickauth.provider import load_source_class
 
     settings = ctx.plan.settings
     assert settings is not None
     store = ctx.state.get("store") or open_token_store(ctx)
-    http = HttpClient(timeout=ctx.step_timeout, verify=settings.verify)
+    # One try, the step's timeout: a refresh is never sent twice (refresh tokens rotate).
     return load_source_class(settings.auth_type)(
-        settings, store=store, http=http, opener=_never_open, clock=u2m_clock(ctx)
+        settings, store=store, http=ctx.http_client(), opener=_never_open, clock=u2m_clock(ctx)
     )
 
 
@@ -66,7 +65,7 @@ def open_token_store(ctx: Context) -> Any:
 
 
 def cached_sign_in(ctx: Context) -> Outcome:
-    from brickauth.doctor.model import Outcome
+    from brickauth.doctor.model import TIMED_OUT, Outcome
     from brickauth.oauth.u2m import needs_new_sign_in
 
     source = u2m_source(ctx)
@@ -126,6 +125,8 @@ def cached_sign_in(ctx: Context) -> Outcome:
                         )  # fmt: skip
                     store.save(source.key, result.doc)
         except BrickauthError as err:
+            if err.code == TIMED_OUT:
+                raise  # the runner names the identity provider that did not answer
             outcome = ctx.error_outcome(
                 f"refreshing the cached sign-in of {account} failed",
                 err,
