@@ -134,6 +134,7 @@ def fix_for(ctx: Context, outcome: Outcome, general: str | None) -> str | None:
     """The knowledge base's fix, led by this setup's own commands where doctor knows the ids."""
     make = FIXES.get(outcome.cause_id or "")
     own = make(ctx, outcome) if make is not None and outcome.status in ("fail", "warn") else None
+    own = ctx.redact(own) if own else None  # ids only, but never a secret even by mistake
     if own and general:
         return f"{own}\n{general}"
     return own or general
