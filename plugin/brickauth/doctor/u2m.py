@@ -147,7 +147,7 @@ def cached_sign_in(ctx: Context) -> Outcome:
     token = cached[0]
     ctx.redact.add(token.token)
     ctx.state["token"] = token.token
-    ctx.state["expires_at"] = token.expires_at
+    ctx.state["expiry"] = (token.expires_at, source.clock)  # on the clock the flow judges it by
     left = int(token.expires_at - now)
     details.update(account=account, expires_at=int(token.expires_at), expires_in=left, refreshed=refreshed)
     how = "refreshed with the saved refresh token" if refreshed else "cached"

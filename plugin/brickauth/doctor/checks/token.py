@@ -47,7 +47,7 @@ def _acquire(ctx: Context) -> Outcome:
     if token.refresh_token:
         ctx.redact.add(token.refresh_token)
     ctx.state["token"] = token.token
-    ctx.state["expires_at"] = token.expires_at
+    ctx.state["expiry"] = (token.expires_at, ctx.clock)
     left = int(token.expires_at - ctx.clock.now())
     return Outcome(
         "ok",
@@ -70,10 +70,10 @@ def check_claims(ctx: Context) -> Outcome:
         or claims.get("client_id")
         or claims.get("sub")
     )
-    now = ctx.clock.now()
-    # The expiry the library will act on (the flow's one rule, on its clock); the claim only when the
-    # token came without one (a PAT).
-    exp = ctx.state.get("expires_at", claims.get("exp"))
+    # The expiry the library will act on (the flow's one rule, on the flow's clock); the claim only
+    # when the token came without one (a PAT).
+    exp, clock = ctx.state.get("expiry", (claims.get("exp"), ctx.clock))
+    now = clock.now()
     shown = {
         k: claims[k]
         for k in ("aud", "iss", "tid", "appid", "azp", "oid", "upn", "sub", "exp", "scp", "roles")
