@@ -16,7 +16,8 @@ Timeline of a token fetched at ``t0`` that expires at ``exp`` (``ttl = exp - t0`
   backoff); a permanent failure, or any failure once the token is unusable, is raised.
 
 Flows implement ``TokenSource``; each class registered in ``brickauth.flows.FLOWS`` is built with
-``from_settings(settings)``.
+``from_settings(settings)``, which may also take keywords ``clock`` (compute ``expires_at`` with it) and
+``http`` (a ``brickauth.http.HttpClient`` for every request: doctor passes one bounded by its step).
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ import importlib
 import inspect
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from brickauth import logging_utils
 from brickauth.clock import SYSTEM_CLOCK, Clock
@@ -21,6 +21,9 @@ from brickauth.config import Settings, resolve_settings
 from brickauth.flows import FLOWS
 from brickauth.lifecycle import RefreshingToken, TokenSource
 from brickauth.token import AccessToken
+
+if TYPE_CHECKING:
+    from brickauth.http import HttpClient
 
 log = logging.getLogger(__name__)
 
@@ -78,14 +81,20 @@ def load_source_class(auth_type: str) -> Any:
     return getattr(importlib.import_module(module_name), class_name)
 
 
-def build_source(settings: Settings, *, clock: Clock = SYSTEM_CLOCK) -> TokenSource:
-    """The flow's ``TokenSource``. A ``clock`` other than the system's reaches ``from_settings`` when
-    it accepts one, so a token's ``expires_at`` and the lifecycle read the same time."""
+def build_source(
+    settings: Settings, *, clock: Clock = SYSTEM_CLOCK, http: HttpClient | None = None
+) -> TokenSource:
+    """The flow's ``TokenSource``. A ``clock`` other than the system's, and an ``http`` client (e.g. one
+    bounded by a doctor step), reach ``from_settings`` when it accepts them, so a token's
+    ``expires_at`` and the lifecycle read the same time and every request uses the given client."""
     factory = load_source_class(settings.auth_type).from_settings
-    if clock is not SYSTEM_CLOCK and "clock" in inspect.signature(factory).parameters:
-        source: TokenSource = factory(settings, clock=clock)
-    else:
-        source = factory(settings)
+    accepted = inspect.signature(factory).parameters
+    options: dict[str, Any] = {}
+    if clock is not SYSTEM_CLOCK and "clock" in accepted:
+        options["clock"] = clock
+    if http is not None and "http" in accepted:
+        options["http"] = http
+    source: TokenSource = factory(settings, **options)
     return source
 
 

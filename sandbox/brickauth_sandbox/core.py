@@ -579,6 +579,15 @@ class Sandbox:
                     wh.can_use.discard(k)
                     wh.can_manage.discard(k)
 
+    def add_personal_access_token(self, key: str) -> str:
+        """A personal access token (``dapi`` + 32 hex) of workspace principal ``key``."""
+        import secrets
+
+        token = "dapi" + secrets.token_hex(16)
+        with self._lock:
+            self.workspace.personal_access_tokens[token] = self._principal(key).key
+        return token
+
     def set_sql_access(self, key: str, enabled: bool) -> None:
         principal = self._principal(key)
         if enabled:

@@ -14,7 +14,9 @@ import pytest
 
 from brickauth.cli.main import main
 from brickauth.doctor import diagnose
-from brickauth.doctor.checks import CHECKS, Finding, top_finding
+from brickauth.doctor.checks import CHECKS
+from brickauth.doctor.model import Finding
+from brickauth.doctor.runner import top_finding
 from brickauth_sandbox.core import Sandbox
 
 pytestmark = pytest.mark.slow
@@ -154,8 +156,14 @@ def test_redirect_uri_registered_as_web(sb: Sandbox, monkeypatch: pytest.MonkeyP
     assert finding.fix is not None and "Mobile and desktop applications" in finding.fix
 
 
-def test_public_client_app_registration_passes_the_probe(sb: Sandbox) -> None:
-    env = {**sb.env(), "AZURE_CLIENT_ID": sb.ids.public_client_id}
+def test_public_client_app_registration_passes_the_probe(
+    sb: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A token store that keeps sign-ins (this machine has no keyring backend: that is its own finding,
+    # tests/doctor/test_doctor_first_hour.py), so that the only problem is the missing sign-in.
+    monkeypatch.setenv("BRICKAUTH_STATE_DIR", str(tmp_path / "state"))
+    env = {**sb.env(), "AZURE_CLIENT_ID": sb.ids.public_client_id,
+           "BRICKAUTH_TOKEN_STORE": "file", "BRICKAUTH_ALLOW_PLAINTEXT_STORE": "1"}  # fmt: skip
     del env["AZURE_CLIENT_SECRET"]
     findings = run(sb, "azure-u2m", env=env)
     assert statuses(findings)["idp.client"] == "ok"
@@ -273,9 +281,9 @@ def test_dbt_target_with_env_vars(
 def test_rich_display_renders_lines_and_summary(sb: Sandbox) -> None:
     import io
 
-    from brickauth.doctor.checks import run_checks
     from brickauth.doctor.plan import build_plan
     from brickauth.doctor.report import RichDisplay
+    from brickauth.doctor.runner import run_checks
     from brickauth.doctor.sources import gather
 
     sb.revoke_can_use(sb.ids.m2m_client_id)
@@ -290,3 +298,114 @@ def test_rich_display_renders_lines_and_summary(sb: Sandbox) -> None:
     assert "[FAIL] Warehouse exists and state" in text and "databricks.no_can_use_warehouse" in text
     assert "Top finding" in text and "Can use" in text
     assert sb.env()["AZURE_CLIENT_SECRET"] not in text
+
+
+def test_an_encrypted_certificate_key_that_works_in_sql_connect_works_in_doctor(
+    sb: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """doctor acquires the token through the library's own azure-m2m source: the same certificate
+    loading (an encrypted PKCS#8 key and its password), the same msal client."""
+    import sys
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from databricks import sql
+
+    import brickauth
+    from brickauth_sandbox.entra.model import ClientCertificate
+
+    sys.path.insert(0, str(Path(__file__).parent.parent / "core"))
+    from core_support import make_cert
+
+    password = "pem-pass-" + "7" * 12
+    app = sb.add_entra_app("cert-app", secret=False)
+    pem = make_cert(tmp_path, password=password.encode())
+    cert = x509.load_pem_x509_certificate(pem.read_bytes())
+    app.certificates.append(
+        ClientCertificate(
+            thumbprint_sha1_hex=cert.fingerprint(hashes.SHA1()).hex(),
+            public_pem=cert.public_bytes(serialization.Encoding.PEM),
+        )
+    )
+    env = {k: v for k, v in sb.env().items() if k not in ("AZURE_CLIENT_SECRET", "DATABRICKS_CLIENT_SECRET")}
+    env |= {
+        "AZURE_CLIENT_ID": app.app_id,
+        "AZURE_CLIENT_CERTIFICATE_PATH": str(pem),
+        "AZURE_CLIENT_CERTIFICATE_PASSWORD": password,
+    }
+    provider = brickauth.credentials_provider("azure-m2m", env=env)
+    with sql.connect(
+        server_hostname=sb.addresses["workspace"], http_path=sb.http_path, credentials_provider=provider,
+        _tls_trusted_ca_file=str(sb.ca_bundle), enable_telemetry=False,
+    ) as conn, conn.cursor() as cursor:  # fmt: skip
+        cursor.execute("SELECT current_user()")
+        assert cursor.fetchall()[0][0] == app.app_id
+
+    for name in [k for k in sb.env() if k not in env]:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    code = main(["doctor", "--auth-type", "azure-m2m", "--json", "--config-file", "/nonexistent"])
+    out = capsys.readouterr().out
+    report = json.loads(out)
+    assert code == 0, report["top_finding"]
+    by_check = {c["check"]: c for c in report["checks"]}
+    assert by_check["token.acquire"]["status"] == "ok"
+    assert "client_certificate_path" in by_check["token.acquire"]["summary"]
+    assert app.app_id in by_check["sql.probe"]["summary"]
+    assert password not in out and "eyJ" not in out
+
+
+@pytest.mark.parametrize(
+    ("auth_type", "service", "cause"),
+    [
+        ("azure-m2m", "entra", "entra.unresponsive"),
+        ("databricks-m2m", "workspace", "databricks.unresponsive"),
+    ],
+)
+def test_a_hanging_token_endpoint_is_bounded_in_the_librarys_own_token_source(
+    sb: Sandbox, auth_type: str, service: str, cause: str
+) -> None:
+    """Only the token endpoint hangs: discovery passes, and the flow's TokenSource (its HTTP client
+    bounded by the step, no retries) is cut at the step's bound and named."""
+    from brickauth_sandbox.faults import TOKEN_PATHS
+
+    sb.faults[service].hang(path_prefix=TOKEN_PATHS[service])
+    try:
+        started = time.monotonic()
+        findings = run(sb, auth_type, step_timeout=1.0, deadline=10.0)
+        elapsed = time.monotonic() - started
+    finally:
+        sb.faults[service].clear()
+    assert elapsed < 10.0, elapsed  # generous: the hang never ends by itself
+    assert statuses(findings)["idp.discovery"] == "ok"
+    finding = top(findings)
+    assert (finding.check, finding.cause_id) == ("token.acquire", cause)
+    assert "(hang)" in finding.summary
+
+
+def test_a_federated_token_file_goes_through_the_librarys_source(sb: Sandbox, tmp_path: Path) -> None:
+    """Workload identity: the flow reads the token file (doctor does not), and its assertion never
+    shows in the report."""
+    from brickauth_sandbox.entra.model import FederatedCredential
+    from brickauth_sandbox.signing import SigningKey
+
+    issuer, subject = "https://oidc.k8s.example/cluster-1", "system:serviceaccount:jobs:etl"
+    key = SigningKey.generate()
+    sb.entra.trust_federated_issuer(issuer, key.private_key.public_key())
+    app = sb.add_entra_app("federated-app", secret=False)
+    app.federated_credentials.append(FederatedCredential(issuer=issuer, subject=subject))
+    now = int(time.time())
+    assertion = key.sign(
+        {"iss": issuer, "sub": subject, "aud": "api://AzureADTokenExchange", "iat": now, "nbf": now,
+         "exp": now + 600}
+    )  # fmt: skip
+    (tmp_path / "token").write_text(assertion)
+    env = {k: v for k, v in sb.env().items() if "SECRET" not in k}
+    env |= {"AZURE_CLIENT_ID": app.app_id, "AZURE_FEDERATED_TOKEN_FILE": str(tmp_path / "token")}
+    findings = run(sb, env=env)
+    assert top_finding(findings) is None, [(f.check, f.summary) for f in findings if f.status != "ok"]
+    by_check = {f.check: f for f in findings}
+    assert "federated_token_file" in by_check["token.acquire"].summary
+    assert app.app_id in by_check["sql.probe"].summary
+    assert all(assertion not in f.summary and assertion not in json.dumps(f.details) for f in findings)

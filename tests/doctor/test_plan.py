@@ -178,3 +178,37 @@ def test_dbt_unknown_target_or_profile_is_a_usage_error(project: Path) -> None:
         gather({}, env={}, dbt_target="prod", profiles_dir=project, project_dir=project)
     with pytest.raises(ConfigurationError, match="Could not find profile named 'other'"):
         gather({}, env={}, dbt_target="dev", dbt_profile="other", profiles_dir=project, project_dir=project)
+
+
+def test_the_dbt_key_lists_match_the_adapter_and_dbt_databricks() -> None:
+    """doctor flags the keys dbt refuses without importing dbt (seconds): its lists are the adapter's
+    (read from its source) and dbt-databricks' credentials fields."""
+    import ast
+    import importlib.util
+
+    from brickauth.doctor import sources
+
+    adapter = Path(__file__).parents[2] / "plugin/dbt/adapters/brickauth/credentials.py"
+    tree = ast.parse(adapter.read_text())
+    tables = {
+        node.target.id if isinstance(node, ast.AnnAssign) else node.targets[0].id: node.value
+        for node in tree.body
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(node.value, ast.Dict)
+    }
+    assert {ast.literal_eval(k) for k in tables["SETTING_KEYS"].keys} == sources.BRICKAUTH_PROFILE_KEYS
+    assert {ast.literal_eval(k) for k in tables["REPLACED_KEYS"].keys} == sources.BRICKAUTH_REPLACED_KEYS
+    spec = importlib.util.find_spec("dbt.adapters.databricks")
+    if spec is None or not spec.submodule_search_locations:
+        return
+    source = Path(next(iter(spec.submodule_search_locations))) / "credentials.py"
+    [cls] = [
+        n for n in ast.parse(source.read_text()).body
+        if isinstance(n, ast.ClassDef) and n.name == "DatabricksCredentials"
+    ]  # fmt: skip
+    names = {n.target.id for n in cls.body if isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name)}
+    aliases = next(
+        n.value for n in cls.body
+        if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", "") == "_ALIASES"
+    )  # fmt: skip
+    names |= set(ast.literal_eval(aliases))
+    assert {n for n in names if not n.startswith("_")} <= sources.DBT_DATABRICKS_FIELDS

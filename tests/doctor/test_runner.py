@@ -7,8 +7,9 @@ import time
 from pathlib import Path
 
 from brickauth.clock import FakeClock
-from brickauth.doctor.checks import Check, Context, Outcome, run_checks, top_finding
+from brickauth.doctor.model import Check, Context, Outcome
 from brickauth.doctor.plan import build_plan
+from brickauth.doctor.runner import run_checks, top_finding
 from brickauth.doctor.sources import gather
 
 PLAN = build_plan(
@@ -89,3 +90,15 @@ def test_an_exception_in_a_check_is_a_finding_with_secrets_masked() -> None:
     assert finding.status == "fail"
     assert finding.cause_id == "databricks.principal_not_in_workspace"
     assert "dapi0123456789abcdef0123" not in finding.summary
+
+
+def test_a_flow_specific_check_is_not_applicable_elsewhere_and_blocks_nothing() -> None:
+    """How a flow's own check is added (docs in brickauth.doctor.checks): ``auth_types`` names its
+    flows; for another flow it is reported as not applicable, and what depends on it still runs."""
+    checks = [
+        Check("msi.endpoint", "MSI", lambda ctx: Outcome("ok", "never"), auth_types=frozenset({"azure-msi"})),
+        Check("after", "After", lambda ctx: Outcome("ok", "ran"), ("msi.endpoint",)),
+    ]
+    findings = run_checks(PLAN, checks=checks, step_timeout=1, deadline=2)
+    assert [(f.check, f.status) for f in findings] == [("msi.endpoint", "skip"), ("after", "ok")]
+    assert findings[0].summary == "not applicable: not used with pat"

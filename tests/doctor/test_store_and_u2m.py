@@ -15,8 +15,11 @@ import keyring
 import keyring.backends.fail
 import pytest
 
-from brickauth.doctor.checks import Check, Finding, check_store, check_token, run_checks
+from brickauth.doctor.checks.store import check_store
+from brickauth.doctor.checks.token import check_token
+from brickauth.doctor.model import Check, Finding
 from brickauth.doctor.plan import Plan, build_plan
+from brickauth.doctor.runner import run_checks
 from brickauth.doctor.sources import gather
 
 STORE_TESTS = Path(__file__).parent.parent / "store"
@@ -108,8 +111,8 @@ def test_a_lock_held_by_another_process_is_reported_without_hanging(tmp_path: Pa
     keyring.set_keyring(FileKeyring(tmp_path / "keyring.json"))
     plan = plan_for()
     from brickauth.clock import SYSTEM_CLOCK
-    from brickauth.doctor.checks import Context
     from brickauth.doctor.knowledge import load
+    from brickauth.doctor.model import Context
     from brickauth.doctor.redact import Redactor
     from brickauth.doctor.u2m import u2m_source
 

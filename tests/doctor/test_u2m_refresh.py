@@ -279,8 +279,10 @@ def test_an_injected_clock_is_the_flows_clock(
     import keyring
 
     from brickauth.clock import FakeClock
-    from brickauth.doctor.checks import Check, check_token, run_checks
+    from brickauth.doctor.checks.token import check_token
+    from brickauth.doctor.model import Check
     from brickauth.doctor.plan import build_plan
+    from brickauth.doctor.runner import run_checks
     from brickauth.doctor.sources import gather
 
     signed = sign_in("databricks-u2m")

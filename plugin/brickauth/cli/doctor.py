@@ -9,12 +9,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from brickauth.errors import BrickauthError
 
 EXIT_USAGE = 2
+EXIT_PIPE_CLOSED = 141  # as a shell reports a process ended by SIGPIPE (128 + 13)
 
 
 def configure(subparsers: Any) -> None:
@@ -52,7 +54,7 @@ def configure(subparsers: Any) -> None:
         action="store_true",
         help="U2M: refresh the cached sign-in even if its access token is still valid (never a browser)",
     )
-    doctor.set_defaults(func=run_doctor)
+    doctor.set_defaults(func=_pipe_safe(run_doctor))
 
     sub = doctor.add_subparsers(dest="doctor_command", metavar="explain")
     explain = sub.add_parser(
@@ -64,7 +66,27 @@ def configure(subparsers: Any) -> None:
     explain.add_argument("text", nargs="*", help="error text; '-' (or nothing, with a pipe) reads stdin")
     explain.add_argument("--file", type=Path, metavar="PATH", help="a log file, e.g. logs/dbt.log")
     explain.add_argument("--json", action="store_true", help="print the findings as JSON")
-    explain.set_defaults(func=run_explain)
+    explain.set_defaults(func=_pipe_safe(run_explain))
+
+
+def _pipe_safe(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """``brickauth doctor | head``: a reader that stops early ends the output quietly, with no
+    ``BrokenPipeError`` traceback (now or when Python flushes stdout at exit)."""
+
+    def run(args: argparse.Namespace) -> int:
+        try:
+            code = command(args)
+            sys.stdout.flush()
+            return code
+        except BrokenPipeError:
+            import os
+
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+            return EXIT_PIPE_CLOSED
+
+    return run
 
 
 def _usage(message: str) -> int:
@@ -100,9 +122,9 @@ def run_explain(args: argparse.Namespace) -> int:
 def run_doctor(args: argparse.Namespace) -> int:
     import time
 
-    from brickauth.doctor.checks import run_checks
     from brickauth.doctor.plan import build_plan
     from brickauth.doctor.report import PlainDisplay, RichDisplay, exit_code, report_json
+    from brickauth.doctor.runner import run_checks
     from brickauth.doctor.sources import gather
 
     if args.timeout <= 0 or args.deadline <= 0:

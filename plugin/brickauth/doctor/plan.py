@@ -11,10 +11,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
 
 from brickauth.config import Settings, SettingsCheck
-from brickauth.doctor.sources import RawSettings, resolve
+from brickauth.doctor.sources import (
+    BRICKAUTH_PROFILE_KEYS,
+    BRICKAUTH_REPLACED_KEYS,
+    DBT_DATABRICKS_FIELDS,
+    MISSING_CONFIG_FILE,
+    RawSettings,
+    resolve,
+)
 from brickauth.errors import ConfigurationError
 from brickauth.hosts import cloud_of_authority_host
 from brickauth.secret import Secret
@@ -36,8 +44,15 @@ class Problem:
 
 @dataclass
 class Plan:
+    """What doctor tests. Every setting the library reads is read from ``settings`` (the library's own
+    ``Settings``); the plan adds only what doctor decides itself: the host it could parse, the
+    http_path and warehouse, a personal access token (``auth_type`` ``pat``), the dbt catalog and
+    schema, and the problems found on the way."""
+
     raw: RawSettings
-    settings: Settings | None = None  # the library's settings (None when no auth type could be decided)
+    # The library's settings (None when no auth type could be decided). With a PAT: the settings a
+    # databricks-u2m run would use (host, CA bundle, token store), as the PAT needs only those.
+    settings: Settings | None = None
     hostname: str | None = None
     port: int = 443
     cloud: str = "unknown"
@@ -45,21 +60,69 @@ class Plan:
     warehouse_id: str | None = None
     auth_type: str | None = None
     auth_reason: str = ""
-    tenant_id: str | None = None
-    client_id: str | None = None
-    client_secret: Secret | None = None
     token: Secret | None = None
-    authority_host: str | None = None
-    ca_bundle: str | None = None
-    client_certificate_path: str | None = None
-    federated_token_file: str | None = None
     catalog: str | None = None
     schema: str | None = None
-    redirect_port: int | None = None
     host_problems: list[Problem] = field(default_factory=list)
     path_problems: list[Problem] = field(default_factory=list)
     auth_problems: list[Problem] = field(default_factory=list)
 
+    # --- read from the library's settings ----------------------------------------------------------
+    @property
+    def tenant_id(self) -> str | None:
+        s = self._oauth
+        if s is None or s.family != "azure":
+            return None
+        if s.tenant_id or s.auth_type != "azure-u2m":
+            return s.tenant_id
+        from brickauth.flows.azure_u2m import DEFAULT_TENANT
+
+        return DEFAULT_TENANT
+
+    @property
+    def client_id(self) -> str | None:
+        """The client id the flow will send (a U2M flow's published default app when none is set)."""
+        s = self._oauth
+        if s is None:
+            return None
+        return s.client_id or getattr(self._flow_class, "default_client_id", None)
+
+    @property
+    def client_secret(self) -> Secret | None:
+        s = self._oauth
+        return s.client_secret if s is not None and not self.is_u2m else None
+
+    @property
+    def authority_host(self) -> str | None:
+        s = self._oauth
+        return s.authority_host if s is not None and s.family == "azure" else None
+
+    @property
+    def ca_bundle(self) -> str | None:
+        return self.settings.ca_bundle if self.settings is not None else None
+
+    @property
+    def verify(self) -> str | bool:
+        return self.settings.verify if self.settings is not None else True
+
+    @property
+    def redirect_port(self) -> int | None:
+        return self.settings.redirect_port if self.settings is not None else None
+
+    @property
+    def _oauth(self) -> Settings | None:
+        """The settings of the OAuth flow under test (none for a PAT)."""
+        return None if self.auth_type == PAT else self.settings
+
+    @property
+    def _flow_class(self) -> Any:
+        if self._oauth is None:
+            return None
+        from brickauth.provider import load_source_class
+
+        return load_source_class(self._oauth.auth_type)
+
+    # --- derived -------------------------------------------------------------------------------------
     @property
     def base_url(self) -> str | None:
         if not self.hostname:
@@ -84,17 +147,25 @@ class Plan:
         return (urlsplit(self.authority_host).port or 443) if self.authority_host else 443
 
     def secrets(self) -> list[str]:
-        return [s.reveal() for s in (self.client_secret, self.token) if s is not None]
+        found = [self.token, self.settings.client_secret if self.settings else None]
+        if self.settings is not None:
+            found.append(self.settings.client_certificate_password)
+        return [s.reveal() for s in found if s is not None]
 
     def source(self, name: str) -> str:
         return self.raw.sources.get(name, "not set")
 
 
 def problem_from(err: ConfigurationError, *, fatal: bool = True) -> Problem:
-    """A library ``ConfigurationError`` as a doctor problem: its text, and the cause its code maps to."""
+    """A library ``ConfigurationError`` as a doctor problem: its text, and the cause its stable code
+    names (``knowledge.cause_for_code``); the text is matched only where the code names none."""
     from brickauth.doctor.knowledge import load
 
-    cause = load().best(f"{type(err).__name__}: {err}")  # as a traceback shows it
+    kb = load()
+    finder = getattr(kb, "cause_for_code", None)
+    cause = finder(err.code) if finder is not None else None
+    if cause is None:
+        cause = kb.best(f"{type(err).__name__}: {err}")  # as a traceback shows it
     return Problem(cause.id if cause else None, str(err), fatal)
 
 
@@ -106,8 +177,8 @@ def build_plan(raw: RawSettings) -> Plan:
     check = _pat_or_oauth(plan, check)
     settings = plan.settings = check.settings
     for problem in check.problems:
-        if problem.error.code == "BA152":  # a --config-file that does not exist: no profile, no problem
-            continue
+        if problem.error.code == MISSING_CONFIG_FILE and _doctor_config_file(raw):
+            continue  # doctor's own --config-file that does not exist: read as "no profile"
         target = (
             plan.host_problems if problem.setting in _HOST_SETTINGS
             else plan.path_problems if problem.setting in _PATH_SETTINGS
@@ -120,12 +191,23 @@ def build_plan(raw: RawSettings) -> Plan:
     _plan_http_path(plan, settings.http_path if settings else None)
     for cause_id, message in raw.problems:
         plan.auth_problems.insert(0, Problem(cause_id, message))
-    if settings is not None:
-        _plan_auth(plan, settings)
+    if raw.dbt_type is not None:
+        _lint_dbt(plan)
+    if settings is not None and plan.auth_type != PAT:
+        plan.auth_type, plan.auth_reason = settings.auth_type, settings.auth_type_reason
+        if settings.source_of("auth_type") == "explicit":  # the library's layer name; say which flag/key
+            plan.auth_reason = f"auth_type set ({plan.source('auth_type')})"
+        _lint_auth(plan, settings)
     catalog, schema = raw.extras.get("catalog"), raw.extras.get("schema")
     plan.catalog = str(catalog) if catalog else None
     plan.schema = str(schema) if schema else None
     return plan
+
+
+def _doctor_config_file(raw: RawSettings) -> bool:
+    """The config file was doctor's argument (``--config-file``), which the library never reads; a
+    missing file named by DATABRICKS_CONFIG_FILE or a dbt ``config_file`` is the library's refusal."""
+    return raw.config_file is not None and "config_file" not in raw.explicit
 
 
 def _pat_or_oauth(plan: Plan, check: SettingsCheck) -> SettingsCheck:
@@ -139,7 +221,7 @@ def _pat_or_oauth(plan: Plan, check: SettingsCheck) -> SettingsCheck:
         and settings.source_of("auth_type") == "auto" and settings.auth_type.endswith("u2m")
     )  # fmt: skip
     if (asked is not None and "'pat'" in asked.error.message) or only_token:
-        # A PAT needs what databricks-u2m needs from the settings: a workspace host.
+        # A PAT needs what databricks-u2m needs from the settings: a workspace host (and its CA).
         check = resolve(raw, auth_type="databricks-u2m")
         plan.auth_type = PAT
         plan.auth_reason = "a personal access token" + (
@@ -147,7 +229,17 @@ def _pat_or_oauth(plan: Plan, check: SettingsCheck) -> SettingsCheck:
         )
         if plan.token is None:
             plan.auth_problems.append(Problem("config.missing_setting", "DATABRICKS_TOKEN is not set"))
-        return SettingsCheck(None, check.host, check.sources, check.problems, check.profile)
+        else:
+            plan.auth_problems.append(
+                Problem(
+                    None,
+                    f"only a personal access token is set ({plan.source('token')}): doctor tests it, but "
+                    "brickauth ignores PATs and signs in with OAuth (set azure-m2m, databricks-m2m or a "
+                    "U2M auth_type to use brickauth)",
+                    fatal=False,
+                )
+            )
+        return check
     if plan.token is not None and settings is not None:
         plan.auth_problems.append(
             Problem(
@@ -158,6 +250,45 @@ def _pat_or_oauth(plan: Plan, check: SettingsCheck) -> SettingsCheck:
             )
         )
     return check
+
+
+def _lint_dbt(plan: Plan) -> None:
+    """What dbt itself refuses in the target doctor read: a missing http_path, an unknown key (for
+    type: brickauth, as its credentials class does: BA173, BA174, BA175)."""
+    import difflib
+
+    output = plan.raw.dbt_output
+    if not str(output.get("http_path") or "").strip():
+        plan.path_problems[:] = [
+            problem_from(ConfigurationError(
+                "dbt profile: key `http_path` is missing: dbt needs it to connect to Databricks.",
+                fix="add `http_path: /sql/1.0/warehouses/<warehouse id>` (the warehouse's Connection "
+                "details).",
+                code="BA173",
+            ))
+        ]  # fmt: skip
+    if plan.raw.dbt_type != "brickauth":
+        return
+    known = sorted(DBT_DATABRICKS_FIELDS | BRICKAUTH_PROFILE_KEYS)
+    for key in output:
+        if key in BRICKAUTH_REPLACED_KEYS and output[key] is not None:
+            err = ConfigurationError(
+                f"dbt profile: key `{key}` belongs to dbt-databricks' own sign-in and type: brickauth "
+                "refuses it.",
+                fix=f"remove `{key}` (for a secret: `client_secret` with auth_type azure-m2m or "
+                "databricks-m2m).",
+                code="BA174",
+            )
+        elif key not in known:
+            close = difflib.get_close_matches(str(key), known, 1)
+            err = ConfigurationError(
+                f"dbt profile: key `{key}` is unknown to type: brickauth (dbt refuses the profile).",
+                fix=f"write `{close[0]}`." if close else "remove it (docs/dbt.md lists the keys).",
+                code="BA175",
+            )
+        else:
+            continue
+        plan.auth_problems.append(problem_from(err))
 
 
 def _lint_host(plan: Plan) -> None:
@@ -215,38 +346,26 @@ def _plan_http_path(plan: Plan, text: str | None) -> None:
     )
 
 
-def _plan_auth(plan: Plan, s: Settings) -> None:
-    plan.auth_type, plan.auth_reason = s.auth_type, s.auth_type_reason
-    plan.ca_bundle = s.ca_bundle
-    plan.redirect_port = s.redirect_port
-    plan.client_certificate_path = s.client_certificate_path
-    plan.federated_token_file = s.federated_token_file
-    plan.client_id, plan.tenant_id = s.client_id, s.tenant_id
-    if s.family == "databricks":
-        if s.auth_type == "databricks-u2m":
-            from brickauth.flows.databricks_u2m import DEFAULT_CLIENT_ID
-
-            plan.client_id = plan.client_id or DEFAULT_CLIENT_ID
-        else:
-            plan.client_secret = s.client_secret
-        return
-    plan.authority_host = s.authority_host
-    if s.auth_type == "azure-u2m":
-        from brickauth.flows.azure_u2m import AZURE_CLI_CLIENT_ID, DEFAULT_TENANT
-
-        plan.client_id = plan.client_id or AZURE_CLI_CLIENT_ID
-        plan.tenant_id = plan.tenant_id or DEFAULT_TENANT
-        if s.client_secret is not None:
+def _lint_auth(plan: Plan, s: Settings) -> None:
+    """What the library accepts but a user should know: a secret next to a browser sign-in, an
+    authority host of another cloud than the workspace's."""
+    if s.auth_type == "azure-u2m" and s.client_secret is not None:
+        # The azure-u2m flow never sends a secret, so Entra cannot answer AADSTS700025 for it. One in
+        # the environment is usually there for M2M and is no problem; one written for this run (a
+        # flag, a dbt profile) says the user expects it to be used: tell them it is not.
+        source = s.source_of("client_secret") or ""
+        if not source.startswith("env:"):
             plan.auth_problems.append(
                 Problem(
-                    "entra.public_client_with_secret",
+                    None,
                     f"a client secret ({plan.source('azure_client_secret')}) is set for a browser "
-                    "sign-in (azure-u2m)",
+                    "sign-in (azure-u2m), which never sends it: remove it, or use auth_type azure-m2m "
+                    "for a service principal",
                     fatal=False,
                 )
             )
-    else:
-        plan.client_secret = s.client_secret
+    if s.family != "azure":
+        return
     authority_source = s.source_of("authority_host") or ""
     authority_cloud = cloud_of_authority_host(s.authority_host)
     if (

@@ -10,8 +10,9 @@ from collections.abc import Sequence
 from typing import IO, Any
 
 from brickauth import __version__
-from brickauth.doctor.checks import Check, Finding, top_finding
+from brickauth.doctor.model import Check, Finding
 from brickauth.doctor.plan import Plan
+from brickauth.doctor.runner import top_finding
 
 DOCTOR_SCHEMA = "brickauth.doctor/v1"
 EXIT_HEALTHY, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2

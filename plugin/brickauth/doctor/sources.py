@@ -42,6 +42,28 @@ DBT_DATABRICKS_KEYS = {
 }
 
 
+# The keys dbt accepts in a target: dbt-databricks' DatabricksCredentials fields and aliases, and what
+# `type: brickauth` adds (plugin/dbt/adapters/brickauth/credentials.py SETTING_KEYS; tests keep these
+# lists true without importing dbt, which takes seconds).
+DBT_DATABRICKS_FIELDS: frozenset[str] = frozenset({
+    "type", "threads", "database", "catalog", "target_catalog", "target_database", "schema", "host",
+    "http_path", "token", "client_id", "client_secret", "azure_client_id", "azure_client_secret",
+    "oauth_redirect_url", "oauth_scopes", "session_properties", "connection_parameters", "auth_type",
+    "oidc_token_filepath", "compute", "query_tags", "connect_retries", "connect_timeout", "retry_all",
+    "connect_max_idle",
+})  # fmt: skip
+BRICKAUTH_PROFILE_KEYS: frozenset[str] = frozenset({
+    "tenant_id", "client_id", "client_secret", "client_certificate_path", "client_certificate_password",
+    "federated_token_file", "authority_host", "redirect_port", "login_hint", "token_store",
+    "allow_plaintext_store", "interactive", "scopes", "ca_bundle",
+})  # fmt: skip
+# dbt-databricks keys that type: brickauth refuses (its REPLACED_KEYS).
+BRICKAUTH_REPLACED_KEYS: frozenset[str] = frozenset({
+    "token", "azure_client_id", "azure_client_secret", "oauth_redirect_url", "oauth_scopes",
+    "oidc_token_filepath",
+})  # fmt: skip
+
+
 @dataclass
 class RawSettings:
     """What doctor read: the explicit layer handed to ``check_settings``, its result, and the extras."""
@@ -54,6 +76,7 @@ class RawSettings:
     check: SettingsCheck | None = None
     origin: str = "environment"  # what was read: "environment", "profile DEFAULT", "dbt target dev"
     dbt_type: str | None = None
+    dbt_output: dict[str, Any] = field(default_factory=dict)  # the dbt target as rendered (may hold secrets)
     # Problems met while reading (cause id, message), reported by the settings checks.
     problems: list[tuple[str, str]] = field(default_factory=list)
     # Every setting found -> where from (doctor-json.md: ``flag:``, ``env:``, ``config:``, ``dbt:``);
@@ -192,6 +215,8 @@ class EnvVarMissing(ConfigurationError):
 
 
 def _render(value: Any, env: Mapping[str, str]) -> Any:
+    """A profile value rendered as dbt renders it (``env_var`` with an optional default); raises
+    ``EnvVarMissing`` for an unset variable, jinja2's ``TemplateError`` for a broken template."""
     if isinstance(value, dict):
         return {k: _render(v, env) for k, v in value.items()}
     if isinstance(value, list):
@@ -249,6 +274,41 @@ def _profiles_path(env: Mapping[str, str], profiles_dir: Path | None, project_di
     )
 
 
+def _read_yaml(path: Path) -> Any:
+    """A YAML file as dbt reads it; a syntax error is a one-line usage error (BA186)."""
+    import yaml
+
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigurationError(
+            f"cannot read {path} ({exc.strerror or type(exc).__name__}).",
+            fix="check the file's path and permissions.",
+            code="BA186",
+        ) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or type(exc).__name__
+        raise ConfigurationError(
+            f"{path} is not valid YAML{where}: {problem}.",
+            fix="fix the YAML there (indentation, a missing colon, unbalanced quotes) and run again.",
+            code="BA186",
+        ) from None
+
+
+def _mapping(value: Any, what: str, path: Path) -> dict[str, Any]:
+    """``value`` when it is a mapping (as dbt requires), else a one-line usage error (BA189)."""
+    if isinstance(value, dict):
+        return value
+    shown = "empty" if value is None else f"a {type(value).__name__}"
+    raise ConfigurationError(
+        f"{what} in {path} is {shown}, not a mapping of keys to values.",
+        fix="write it as dbt documents: profile: {target: ..., outputs: {NAME: {type: ..., host: ...}}}.",
+        code="BA189",
+    )
+
+
 def _from_dbt(
     raw: RawSettings,
     env: Mapping[str, str],
@@ -257,17 +317,16 @@ def _from_dbt(
     profiles_dir: Path | None,
     project_dir: Path | None,
 ) -> None:
-    import yaml
-
     project_dir = project_dir or Path.cwd()
     path = _profiles_path(env, profiles_dir, project_dir)
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = _read_yaml(path) or {}
     if not isinstance(data, dict):
         raise ConfigurationError(f"{path} is not a mapping.", fix="fix profiles.yml.", code="BA182")
     if profile is None:
         project_file = project_dir / "dbt_project.yml"
         if project_file.is_file():
-            profile = (yaml.safe_load(project_file.read_text(encoding="utf-8")) or {}).get("profile")
+            project = _read_yaml(project_file) or {}
+            profile = project.get("profile") if isinstance(project, dict) else None
     names = [k for k in data if k != "config"]
     if profile is None:
         if len(names) != 1:
@@ -283,7 +342,8 @@ def _from_dbt(
             fix=f"use one of: {', '.join(names) or 'none'} (--profile NAME).",
             code="BA184",
         )
-    outputs = (data[profile] or {}).get("outputs") or {}
+    outputs = _mapping(_mapping(data[profile], f"profile '{profile}'", path).get("outputs") or {},
+                       f"outputs of profile '{profile}'", path)  # fmt: skip
     if target not in outputs:
         raise ConfigurationError(
             f"The profile '{profile}' does not have a target named '{target}'.",
@@ -291,13 +351,23 @@ def _from_dbt(
             code="BA185",
         )
     output: dict[str, Any] = {}
-    for key, value in (outputs[target] or {}).items():
+    for key, value in _mapping(outputs[target], f"target '{target}' of profile '{profile}'", path).items():
         try:
             output[key] = _render(value, env)
         except EnvVarMissing as err:
             raw.problems.append(("config.dbt_env_var_missing", f"{key}: {err.message}"))
+        except Exception as exc:  # jinja2's TemplateError (syntax, undefined name): dbt refuses too
+            detail = " ".join(str(exc).split())[:160]
+            raise ConfigurationError(
+                f"{path}: the value of `{key}` in target '{target}' is not a valid dbt template "
+                f"({type(exc).__name__}: {detail}).",
+                fix="write it as dbt does, e.g. \"{{ env_var('NAME') }}\" or "
+                "\"{{ env_var('NAME', 'default') }}\".",
+                code="BA193",
+            ) from None
     raw.origin = f"dbt target {target} of profile {profile} ({path})"
     raw.dbt_type = str(output.get("type", ""))
+    raw.dbt_output = output
     where = f"dbt:{path.name}:{profile}.{target}"
     if raw.dbt_type == "brickauth":  # our adapter: profile keys are brickauth setting names
         keys = {k: k for k in output if k in EXPLICIT_NAMES or k in EXTRA_NAMES}

@@ -16,7 +16,7 @@ from brickauth.errors import BrickauthError
 
 if TYPE_CHECKING:
     from brickauth.clock import Clock
-    from brickauth.doctor.checks import Context, Outcome
+    from brickauth.doctor.model import Context, Outcome
 
 
 # Knowledge-base causes whose only fix is a new sign-in, whatever error class the refusal raised.
@@ -39,15 +39,14 @@ def u2m_clock(ctx: Context) -> Clock:
 
 def u2m_source(ctx: Context) -> Any:
     """The plan's U2M token source, over the store doctor opened and an HTTP client bounded by the step."""
-    from brickauth.http import HttpClient
     from brickauth.provider import load_source_class
 
     settings = ctx.plan.settings
     assert settings is not None
     store = ctx.state.get("store") or open_token_store(ctx)
-    http = HttpClient(timeout=ctx.step_timeout, verify=settings.verify)
+    # One try, the step's timeout: a refresh is never sent twice (refresh tokens rotate).
     return load_source_class(settings.auth_type)(
-        settings, store=store, http=http, opener=_never_open, clock=u2m_clock(ctx)
+        settings, store=store, http=ctx.http_client(), opener=_never_open, clock=u2m_clock(ctx)
     )
 
 
@@ -66,7 +65,7 @@ def open_token_store(ctx: Context) -> Any:
 
 
 def cached_sign_in(ctx: Context) -> Outcome:
-    from brickauth.doctor.checks import Outcome
+    from brickauth.doctor.model import TIMED_OUT, Outcome
     from brickauth.oauth.u2m import needs_new_sign_in
 
     source = u2m_source(ctx)
@@ -79,6 +78,16 @@ def cached_sign_in(ctx: Context) -> Outcome:
         )
     login = source.login_command()
     details: dict[str, Any] = {"store": store.name, "login_command": login, "key": source.key.to_json()}
+    if doc is None and _fell_back_to_memory(ctx, store):
+        # Headless, no keyring: a `brickauth login` would end with its process. That is the finding,
+        # not "run brickauth login" (which cannot help).
+        return Outcome(
+            "fail",
+            f"no keyring backend on this machine, so the token store is {store.name}: a sign-in by "
+            f"`{login}` ends with that process and nothing is cached for the next run",
+            "store.no_keyring_backend",
+            details=details,
+        )
     if doc is None:
         return Outcome(
             "fail",
@@ -116,9 +125,11 @@ def cached_sign_in(ctx: Context) -> Outcome:
                         )  # fmt: skip
                     store.save(source.key, result.doc)
         except BrickauthError as err:
-            outcome = ctx.refusal(
+            if err.code == TIMED_OUT:
+                raise  # the runner names the identity provider that did not answer
+            outcome = ctx.error_outcome(
                 f"refreshing the cached sign-in of {account} failed",
-                str(err),
+                err,
                 "store.not_signed_in" if needs_new_sign_in(err) else None,
             )
             # Databricks itself answers an expired refresh token with invalid_request (BA245), which
@@ -136,6 +147,7 @@ def cached_sign_in(ctx: Context) -> Outcome:
     token = cached[0]
     ctx.redact.add(token.token)
     ctx.state["token"] = token.token
+    ctx.state["expiry"] = (token.expires_at, source.clock)  # on the clock the flow judges it by
     left = int(token.expires_at - now)
     details.update(account=account, expires_at=int(token.expires_at), expires_in=left, refreshed=refreshed)
     how = "refreshed with the saved refresh token" if refreshed else "cached"
@@ -146,6 +158,15 @@ def cached_sign_in(ctx: Context) -> Outcome:
         f"expires in {format_duration(left)}{refresh_note}",
         details=details,
     )
+
+
+def _fell_back_to_memory(ctx: Context, store: Any) -> bool:
+    """The store is memory only because no keyring backend answered (not because it was asked for)."""
+    from brickauth.store import MemoryStore
+
+    settings = ctx.plan.settings
+    asked = settings.token_store if settings is not None else "auto"
+    return isinstance(store, MemoryStore) and asked != "memory"
 
 
 def _fresh(cached: Any, now: float) -> bool:

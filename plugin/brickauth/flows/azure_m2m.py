@@ -50,8 +50,10 @@ class AzureM2MSource:
         self._app_lock = threading.Lock()
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, clock: Clock = SYSTEM_CLOCK) -> AzureM2MSource:
-        return cls(settings, clock=clock)
+    def from_settings(
+        cls, settings: Settings, *, clock: Clock = SYSTEM_CLOCK, http: HttpClient | None = None
+    ) -> AzureM2MSource:
+        return cls(settings, http=http, clock=clock)
 
     def describe(self) -> str:
         s = self.settings

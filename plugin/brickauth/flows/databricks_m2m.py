@@ -43,8 +43,10 @@ class DatabricksM2MSource:
         )  # fmt: skip
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, clock: Clock = SYSTEM_CLOCK) -> DatabricksM2MSource:
-        return cls(settings, clock=clock)
+    def from_settings(
+        cls, settings: Settings, *, clock: Clock = SYSTEM_CLOCK, http: HttpClient | None = None
+    ) -> DatabricksM2MSource:
+        return cls(settings, http=http, clock=clock)
 
     def describe(self) -> str:
         client = self.settings.client_id or "?"

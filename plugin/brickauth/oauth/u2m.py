@@ -146,8 +146,10 @@ class U2MSource(ABC):
             settings.token_store, allow_plaintext=settings.allow_plaintext_store or None)
 
     @classmethod
-    def from_settings(cls: type[_S], settings: Settings, *, clock: Clock | None = None) -> _S:
-        return cls(settings, clock=clock)
+    def from_settings(
+        cls: type[_S], settings: Settings, *, clock: Clock | None = None, http: HttpClient | None = None
+    ) -> _S:
+        return cls(settings, http=http, clock=clock)
 
     # -- provided by each flow ------------------------------------------------------------------
     @abstractmethod

@@ -35,7 +35,7 @@ class EntraTrust(Protocol):
 @dataclass(frozen=True)
 class Caller:
     principal: WorkspacePrincipal
-    source: str  # "entra" or "databricks"
+    source: str  # "entra", "databricks" or "pat"
     scopes: frozenset[str]  # Databricks token scopes; Entra tokens count as all-apis
     claims: dict[str, Any]
 
@@ -150,6 +150,9 @@ class Authenticator:
         token = bearer_token(environ)
         if token is None:
             raise errors.no_credentials()
+        pat_owner = self.workspace.personal_access_tokens.get(token)
+        if pat_owner is not None:
+            return self._member(pat_owner, "pat", frozenset({"all-apis", "sql"}), {})
         header, unverified = _unverified(token)
         if unverified.get("iss") == self.issuer and header.get("kid") == self.signing_key.kid:
             claims = self.verify_own(token)
@@ -161,6 +164,9 @@ class Authenticator:
             key = principal_key_of_entra(claims)
             scopes = frozenset({"all-apis", "sql"})
             source = "entra"
+        return self._member(key, source, scopes, claims)
+
+    def _member(self, key: str, source: str, scopes: frozenset[str], claims: dict[str, Any]) -> Caller:
         principal = self.workspace.principals.get(key)
         if principal is None:
             raise errors.not_in_workspace()

@@ -97,6 +97,9 @@ class Workspace:
     # Tokens are refused this many seconds before their ``exp`` (real workspaces use 30 s; 0 keeps
     # short sandbox lifetimes usable).
     token_expiry_margin_seconds: float = 0.0
+    # Personal access tokens (``dapi...``): token -> principal key. brickauth never uses them; doctor
+    # tests one when it is the only credential.
+    personal_access_tokens: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
