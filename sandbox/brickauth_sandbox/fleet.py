@@ -19,7 +19,12 @@ from typing import TYPE_CHECKING
 
 from brickauth_sandbox.entra.model import AppRegistration, new_guid
 from brickauth_sandbox.issuer import ADO_PATH, GITHUB_PATH, OidcIssuer, Workload
-from brickauth_sandbox.msi import APP_SERVICE_PATH, ManagedIdentity, ManagedIdentityHost, ManagedIdentityService
+from brickauth_sandbox.msi import (
+    APP_SERVICE_PATH,
+    ManagedIdentity,
+    ManagedIdentityHost,
+    ManagedIdentityService,
+)
 from brickauth_sandbox.signing import SigningKey
 from brickauth_sandbox.workspace.model import DatabricksServicePrincipal, FederationPolicy
 
@@ -49,12 +54,16 @@ class FleetIds:
     def generate(cls) -> FleetIds:
         sub = "00000000-0000-0000-0000-000000000000"
         return cls(
-            msi_system_client_id=new_guid(), msi_system_object_id=new_guid(),
-            msi_user_client_id=new_guid(), msi_user_object_id=new_guid(),
+            msi_system_client_id=new_guid(),
+            msi_system_object_id=new_guid(),
+            msi_user_client_id=new_guid(),
+            msi_user_object_id=new_guid(),
             msi_user_resource_id=f"/subscriptions/{sub}/resourceGroups/sandbox/providers/"
             "Microsoft.ManagedIdentity/userAssignedIdentities/brickauth-uami",
-            msi_unassigned_client_id=new_guid(), oidc_sp_client_id=new_guid(),
-            github_request_token=secrets.token_urlsafe(24), ado_request_token=secrets.token_urlsafe(24),
+            msi_unassigned_client_id=new_guid(),
+            oidc_sp_client_id=new_guid(),
+            github_request_token=secrets.token_urlsafe(24),
+            ado_request_token=secrets.token_urlsafe(24),
             identity_header=secrets.token_hex(16),
         )
 
@@ -69,8 +78,11 @@ class Fleet:
         self.host = ManagedIdentityHost()
         self.issuer = OidcIssuer(base_url=sandbox.issuer_url, signing_key=issuer_key, clock=sandbox.clock)
         self.msi_service = ManagedIdentityService(
-            host=self.host, tenant=lambda: sandbox.tenant, issuer=lambda: sandbox.entra.tokens,
-            clock=sandbox.clock, lifetimes=sandbox.lifetimes,
+            host=self.host,
+            tenant=lambda: sandbox.tenant,
+            issuer=lambda: sandbox.entra.tokens,
+            clock=sandbox.clock,
+            lifetimes=sandbox.lifetimes,
         )
 
     # -- baseline ---------------------------------------------------------------------------------
@@ -79,14 +91,31 @@ class Fleet:
         ids = self.ids
         self.host = ManagedIdentityHost(identity_header=ids.identity_header)
         self.msi_service.host = self.host
-        self.issuer = OidcIssuer(base_url=self.sb.issuer_url, signing_key=self.issuer_key, clock=self.sb.clock)
-        system = self._identity(ids.msi_system_client_id, ids.msi_system_object_id,
-                                "/subscriptions/0/resourceGroups/sandbox/providers/Microsoft.Compute/"
-                                "virtualMachines/brickauth-vm", "brickauth-vm", user_assigned=False)
-        user = self._identity(ids.msi_user_client_id, ids.msi_user_object_id, ids.msi_user_resource_id,
-                              "brickauth-uami", user_assigned=True)
-        self._identity(ids.msi_unassigned_client_id, new_guid(), ids.msi_user_resource_id + "-other",
-                       "brickauth-uami-other", user_assigned=True)
+        self.issuer = OidcIssuer(
+            base_url=self.sb.issuer_url, signing_key=self.issuer_key, clock=self.sb.clock
+        )
+        system = self._identity(
+            ids.msi_system_client_id,
+            ids.msi_system_object_id,
+            "/subscriptions/0/resourceGroups/sandbox/providers/Microsoft.Compute/"
+            "virtualMachines/brickauth-vm",
+            "brickauth-vm",
+            user_assigned=False,
+        )
+        user = self._identity(
+            ids.msi_user_client_id,
+            ids.msi_user_object_id,
+            ids.msi_user_resource_id,
+            "brickauth-uami",
+            user_assigned=True,
+        )
+        self._identity(
+            ids.msi_unassigned_client_id,
+            new_guid(),
+            ids.msi_user_resource_id + "-other",
+            "brickauth-uami-other",
+            user_assigned=True,
+        )
         self.host.system_assigned = system
         self.host.user_assigned = [user]
         self.issuer.workloads = [
@@ -95,23 +124,43 @@ class Fleet:
         ]
         ws = self.sb.workspace
         ws.account_service_principals[ids.oidc_sp_client_id] = DatabricksServicePrincipal(
-            application_id=ids.oidc_sp_client_id, display_name="brickauth-sandbox-oidc-sp")
+            application_id=ids.oidc_sp_client_id, display_name="brickauth-sandbox-oidc-sp"
+        )
         self.sb._join_workspace(ids.oidc_sp_client_id, "brickauth-sandbox-oidc-sp", member=True, can_use=True)
-        ws.federation_policies.append(FederationPolicy(
-            issuer=self.issuer.issuer, audiences=[self.default_audience, ws.account_id],
-            service_principal=ids.oidc_sp_client_id, subject=GITHUB_SUBJECT, signing_key=self.issuer_key))
-        ws.federation_policies.append(FederationPolicy(
-            issuer=self.issuer.issuer, audiences=["api://AzureADTokenExchange"],
-            service_principal=ids.oidc_sp_client_id, subject=ADO_SUBJECT, signing_key=self.issuer_key))
+        ws.federation_policies.append(
+            FederationPolicy(
+                issuer=self.issuer.issuer,
+                audiences=[self.default_audience, ws.account_id],
+                service_principal=ids.oidc_sp_client_id,
+                subject=GITHUB_SUBJECT,
+                signing_key=self.issuer_key,
+            )
+        )
+        ws.federation_policies.append(
+            FederationPolicy(
+                issuer=self.issuer.issuer,
+                audiences=["api://AzureADTokenExchange"],
+                service_principal=ids.oidc_sp_client_id,
+                subject=ADO_SUBJECT,
+                signing_key=self.issuer_key,
+            )
+        )
 
-    def _identity(self, client_id: str, object_id: str, resource_id: str, name: str, *,
-                  user_assigned: bool) -> ManagedIdentity:
+    def _identity(
+        self, client_id: str, object_id: str, resource_id: str, name: str, *, user_assigned: bool
+    ) -> ManagedIdentity:
         tenant = self.sb.tenant
-        tenant.apps[client_id] = AppRegistration(app_id=client_id, display_name=name,
-                                                 home_tenant_id=tenant.tenant_id, sp_object_id=object_id)
+        tenant.apps[client_id] = AppRegistration(
+            app_id=client_id, display_name=name, home_tenant_id=tenant.tenant_id, sp_object_id=object_id
+        )
         self.sb._join_workspace(client_id, name, member=True, can_use=True)
-        return ManagedIdentity(client_id=client_id, object_id=object_id, resource_id=resource_id,
-                               display_name=name, user_assigned=user_assigned)
+        return ManagedIdentity(
+            client_id=client_id,
+            object_id=object_id,
+            resource_id=resource_id,
+            display_name=name,
+            user_assigned=user_assigned,
+        )
 
     # -- what clients need ------------------------------------------------------------------------
     @property
@@ -129,7 +178,10 @@ class Fleet:
 
     def app_service_env(self) -> dict[str, str]:
         """What App Service / Functions put in the environment of a site with managed identity."""
-        return {"IDENTITY_ENDPOINT": self.msi_url + APP_SERVICE_PATH, "IDENTITY_HEADER": self.ids.identity_header}
+        return {
+            "IDENTITY_ENDPOINT": self.msi_url + APP_SERVICE_PATH,
+            "IDENTITY_HEADER": self.ids.identity_header,
+        }
 
     def github_actions_env(self) -> dict[str, str]:
         """A GitHub Actions job with ``permissions: id-token: write``."""

@@ -60,13 +60,27 @@ class OidcIssuer:
         self.workloads.append(workload)
         return workload
 
-    def mint(self, subject: str, audience: str, *, lifetime: float | None = None, issuer: str | None = None,
-             issued_at: float | None = None, **claims: Any) -> str:
+    def mint(
+        self,
+        subject: str,
+        audience: str,
+        *,
+        lifetime: float | None = None,
+        issuer: str | None = None,
+        issued_at: float | None = None,
+        **claims: Any,
+    ) -> str:
         now = self.clock.now() if issued_at is None else issued_at
         life = self.subject_token_seconds if lifetime is None else lifetime
         body: dict[str, Any] = {
-            "iss": issuer or self.issuer, "sub": subject, "aud": audience, "iat": int(now), "nbf": int(now),
-            "exp": int(now + life), "jti": str(uuid.uuid4()), **claims,
+            "iss": issuer or self.issuer,
+            "sub": subject,
+            "aud": audience,
+            "iat": int(now),
+            "nbf": int(now),
+            "exp": int(now + life),
+            "jti": str(uuid.uuid4()),
+            **claims,
         }
         return self.signing_key.sign(body)
 
@@ -77,13 +91,16 @@ class OidcIssuer:
         log: dict[str, Any] = environ.setdefault("brickauth.log", {})
         path = request.path
         if path == "/.well-known/openid-configuration":
-            response = _json({
-                "issuer": self.issuer, "jwks_uri": f"{self.base_url}/.well-known/jwks",
-                "subject_types_supported": ["public", "pairwise"],
-                "response_types_supported": ["id_token"],
-                "id_token_signing_alg_values_supported": ["RS256"],
-                "claims_supported": ["sub", "aud", "exp", "iat", "iss", "jti", "nbf"],
-            })
+            response = _json(
+                {
+                    "issuer": self.issuer,
+                    "jwks_uri": f"{self.base_url}/.well-known/jwks",
+                    "subject_types_supported": ["public", "pairwise"],
+                    "response_types_supported": ["id_token"],
+                    "id_token_signing_alg_values_supported": ["RS256"],
+                    "claims_supported": ["sub", "aud", "exp", "iat", "iss", "jti", "nbf"],
+                }
+            )
         elif path == "/.well-known/jwks":
             response = _json({"keys": [self.signing_key.jwk()]})
         elif path == GITHUB_PATH and request.method == "GET":
@@ -96,11 +113,21 @@ class OidcIssuer:
             response = Response("Not Found", 404, content_type="text/plain")
         return response(environ, start_response)
 
-    def _issue(self, request: Request, log: dict[str, Any], audience: str | None, *, field_name: str) -> Response:
+    def _issue(
+        self, request: Request, log: dict[str, Any], audience: str | None, *, field_name: str
+    ) -> Response:
         header = request.headers.get("Authorization", "")
         scheme, _, value = header.partition(" ")
-        workload = next((w for w in self.workloads if scheme.lower() == "bearer" and value and
-                         hmac.compare_digest(w.request_token.encode(), value.strip().encode())), None)
+        workload = next(
+            (
+                w
+                for w in self.workloads
+                if scheme.lower() == "bearer"
+                and value
+                and hmac.compare_digest(w.request_token.encode(), value.strip().encode())
+            ),
+            None,
+        )
         if workload is None:
             log["error_code"] = "unauthorized"
             # unconfirmed: the exact body GitHub sends for a bad request token (clients only look at

@@ -66,12 +66,16 @@ class ManagedIdentityHost:
     # App Service's per-site secret (IDENTITY_HEADER); None: App Service shape disabled.
     identity_header: str | None = field(default_factory=lambda: secrets.token_hex(16), repr=False)
 
-    def find(self, client_id: str | None, object_id: str | None, resource_id: str | None) -> ManagedIdentity | None:
+    def find(
+        self, client_id: str | None, object_id: str | None, resource_id: str | None
+    ) -> ManagedIdentity | None:
         if client_id or object_id or resource_id:
             for mi in self.user_assigned + ([self.system_assigned] if self.system_assigned else []):
-                if (client_id and mi.client_id.lower() == client_id.lower()) or (
-                    object_id and mi.object_id.lower() == object_id.lower()
-                ) or (resource_id and mi.resource_id.lower() == resource_id.lower()):
+                if (
+                    (client_id and mi.client_id.lower() == client_id.lower())
+                    or (object_id and mi.object_id.lower() == object_id.lower())
+                    or (resource_id and mi.resource_id.lower() == resource_id.lower())
+                ):
                     return mi
             return None
         if self.system_assigned is not None:
@@ -116,8 +120,10 @@ class ManagedIdentityService:
 
     def _imds(self, request: Request, log: dict[str, Any]) -> Response:
         if request.headers.get("Metadata", "").lower() != "true":
-            return _json({"error": "invalid_request",
-                          "error_description": "Required metadata header not specified"}, 400)
+            return _json(
+                {"error": "invalid_request", "error_description": "Required metadata header not specified"},
+                400,
+            )
         args = request.args
         mi = self.host.find(args.get("client_id"), args.get("object_id"), args.get("msi_res_id"))
         if mi is None:
@@ -126,51 +132,106 @@ class ManagedIdentityService:
         resource = args.get("resource", "")
         if resource not in KNOWN_RESOURCES:
             log["error_code"] = "invalid_resource"
-            return _json({"error": "invalid_resource", "error_description": (
-                f"AADSTS500011: The resource principal named {resource} was not found in the tenant.")}, 400)
+            return _json(
+                {
+                    "error": "invalid_resource",
+                    "error_description": (
+                        f"AADSTS500011: The resource principal named {resource} was not found in the tenant."
+                    ),
+                },
+                400,
+            )
         token, expires_on, lifetime = self._token(mi, resource, log)
-        return _json({
-            "access_token": token, "client_id": mi.client_id, "expires_in": str(lifetime),
-            "expires_on": str(expires_on), "ext_expires_in": str(lifetime), "not_before": str(
-                int(self.clock.now())), "resource": resource, "token_type": "Bearer",
-        }, 200)
+        return _json(
+            {
+                "access_token": token,
+                "client_id": mi.client_id,
+                "expires_in": str(lifetime),
+                "expires_on": str(expires_on),
+                "ext_expires_in": str(lifetime),
+                "not_before": str(int(self.clock.now())),
+                "resource": resource,
+                "token_type": "Bearer",
+            },
+            200,
+        )
 
     def _app_service(self, request: Request, log: dict[str, Any]) -> Response:
         expected = self.host.identity_header
         given = request.headers.get("X-IDENTITY-HEADER", "")
         if expected is None or not given or not hmac.compare_digest(given.encode(), expected.encode()):
             log["error_code"] = "bad_identity_header"
-            return _json({"statusCode": 401, "message": "Unauthorized: missing or invalid X-IDENTITY-HEADER.",
-                          "correlationId": str(uuid.uuid4())}, 401)
+            return _json(
+                {
+                    "statusCode": 401,
+                    "message": "Unauthorized: missing or invalid X-IDENTITY-HEADER.",
+                    "correlationId": str(uuid.uuid4()),
+                },
+                401,
+            )
         args = request.args
         mi = self.host.find(args.get("client_id"), args.get("object_id"), args.get("mi_res_id"))
         if mi is None:
             log["error_code"] = "identity_not_found"
-            return _json({"statusCode": 400, "message": "Unable to load the proper Managed Identity.",
-                          "correlationId": str(uuid.uuid4())}, 400)
+            return _json(
+                {
+                    "statusCode": 400,
+                    "message": "Unable to load the proper Managed Identity.",
+                    "correlationId": str(uuid.uuid4()),
+                },
+                400,
+            )
         resource = args.get("resource", "")
         if resource not in KNOWN_RESOURCES:
             log["error_code"] = "invalid_resource"
-            return _json({"statusCode": 500, "message": "An unexpected error occured while fetching the AAD "
-                          "Token.", "correlationId": str(uuid.uuid4())}, 500)
+            return _json(
+                {
+                    "statusCode": 500,
+                    "message": "An unexpected error occured while fetching the AAD Token.",
+                    "correlationId": str(uuid.uuid4()),
+                },
+                500,
+            )
         token, expires_on, _ = self._token(mi, resource, log)
-        return _json({"access_token": token, "expires_on": expires_on, "resource": resource,
-                      "token_type": "Bearer", "client_id": mi.client_id}, 200)
+        return _json(
+            {
+                "access_token": token,
+                "expires_on": expires_on,
+                "resource": resource,
+                "token_type": "Bearer",
+                "client_id": mi.client_id,
+            },
+            200,
+        )
 
     def _token(self, mi: ManagedIdentity, resource: str, log: dict[str, Any]) -> tuple[str, int, int]:
         tenant = self._tenant()
         now = self.clock.now()
         lifetime = int(self.lifetimes.access_token_seconds)
         app = tenant.apps.get(mi.client_id) or AppRegistration(
-            app_id=mi.client_id, display_name=mi.display_name, home_tenant_id=tenant.tenant_id,
+            app_id=mi.client_id,
+            display_name=mi.display_name,
+            home_tenant_id=tenant.tenant_id,
             sp_object_id=mi.object_id,
         )
-        scope = ScopeRequest(raw=resource, resource=resource, resource_app_id=AZURE_DATABRICKS_RESOURCE_ID
-                             if AZURE_DATABRICKS_RESOURCE_ID in resource else None,
-                             permissions=(".default",), oidc=frozenset())
+        scope = ScopeRequest(
+            raw=resource,
+            resource=resource,
+            resource_app_id=AZURE_DATABRICKS_RESOURCE_ID
+            if AZURE_DATABRICKS_RESOURCE_ID in resource
+            else None,
+            permissions=(".default",),
+            oidc=frozenset(),
+        )
         token = self._issuer().access_token(
-            tenant=tenant, app=app, scope=scope, permissions=frozenset(), now=now, lifetime=lifetime,
-            sign_in=None, client_auth="2",
+            tenant=tenant,
+            app=app,
+            scope=scope,
+            permissions=frozenset(),
+            now=now,
+            lifetime=lifetime,
+            sign_in=None,
+            client_auth="2",
         )
         log["principal"] = mi.client_id
         log["grant_type"] = "managed_identity"

@@ -513,12 +513,14 @@ class OidcServer:
         with_audience = [p for p in same_issuer
                          if any(a in (p.audiences or [self.workspace.account_id]) for a in auds)]
         if not with_audience:
-            return "audience", (f"Token exchange failed: audience '{', '.join(auds)}' of the subject token is "
+            return "audience", (f"Token exchange failed: audience '{', '.join(auds)}' of the subject "
+                                f"token is "
                                 f"not accepted by the federation policy of service principal '{client_id}'")
         sub = str(claims.get("sub", ""))
         with_subject = [p for p in with_audience if p.subject is None or p.subject == sub]
         if not with_subject:
-            return "subject", (f"Token exchange failed: subject '{sub}' of the subject token does not match the "
+            return "subject", (f"Token exchange failed: subject '{sub}' of the subject token does not "
+                               f"match the "
                                f"federation policy of service principal '{client_id}'")
         if float(claims.get("exp", 0)) <= self.clock.now():
             return "expired", "Token exchange failed: the subject token has expired"
