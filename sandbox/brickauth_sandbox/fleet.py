@@ -17,7 +17,13 @@ import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from brickauth_sandbox.entra.model import AppRegistration, new_guid
+from brickauth_sandbox.entra.model import (
+    AZURE_CLI_CLIENT_ID,
+    AZURE_DATABRICKS_RESOURCE_ID,
+    AppRegistration,
+    RedirectUri,
+    new_guid,
+)
 from brickauth_sandbox.issuer import ADO_PATH, GITHUB_PATH, OidcIssuer, Workload
 from brickauth_sandbox.msi import (
     APP_SERVICE_PATH,
@@ -122,6 +128,17 @@ class Fleet:
             Workload(subject=GITHUB_SUBJECT, request_token=ids.github_request_token),
             Workload(subject=ADO_SUBJECT, request_token=ids.ado_request_token),
         ]
+        # The Azure CLI's public client, pre-consented (as in every real tenant), for azure-cli tests.
+        tenant = self.sb.tenant
+        tenant.apps[AZURE_CLI_CLIENT_ID] = AppRegistration(
+            app_id=AZURE_CLI_CLIENT_ID,
+            display_name="Microsoft Azure CLI",
+            home_tenant_id="f8cdef31-a31e-4b4a-93e4-5f571e91255a",
+            multi_tenant=True,
+            redirect_uris=[RedirectUri("http://localhost", "mobile_desktop")],
+            allow_public_client_flows=True,
+        )
+        tenant.admin_consent[(AZURE_CLI_CLIENT_ID, AZURE_DATABRICKS_RESOURCE_ID)] = {"user_impersonation"}
         ws = self.sb.workspace
         ws.account_service_principals[ids.oidc_sp_client_id] = DatabricksServicePrincipal(
             application_id=ids.oidc_sp_client_id, display_name="brickauth-sandbox-oidc-sp"
@@ -208,6 +225,9 @@ class Fleet:
 
     def set_policy(self, **changes: object) -> None:
         """Change the GitHub federation policy (``issuer=``, ``audiences=``, ``subject=``)."""
-        policy = self.sb.workspace.federation_policies[0]
+        policies = [p for p in self.sb.workspace.federation_policies
+                    if p.service_principal == self.ids.oidc_sp_client_id]
         for name, value in changes.items():
-            setattr(policy, name, value)
+            # The issuer is shared by both of the principal's policies (GitHub and Azure DevOps).
+            for policy in policies if name == "issuer" else policies[:1]:
+                setattr(policy, name, value)
