@@ -225,8 +225,11 @@ class Fleet:
 
     def set_policy(self, **changes: object) -> None:
         """Change the GitHub federation policy (``issuer=``, ``audiences=``, ``subject=``)."""
-        policies = [p for p in self.sb.workspace.federation_policies
-                    if p.service_principal == self.ids.oidc_sp_client_id]
+        policies = [
+            p
+            for p in self.sb.workspace.federation_policies
+            if p.service_principal == self.ids.oidc_sp_client_id
+        ]
         for name, value in changes.items():
             # The issuer is shared by both of the principal's policies (GitHub and Azure DevOps).
             for policy in policies if name == "issuer" else policies[:1]:

@@ -71,7 +71,7 @@ def current_user(conn: Any) -> str:
 # cache), and prints az's JSON shape (accessToken, expiresOn local "%Y-%m-%d %H:%M:%S.%f",
 # expires_on epoch since az 2.54, subscription, tenant, tokenType). Signed out, it prints az's error
 # "ERROR: Please run 'az login' to setup account." and exits 1.
-STUB = r'''#!{python}
+STUB = r"""#!{python}
 import datetime, json, os, sys, time
 import requests
 cfg = os.environ.get("AZURE_CONFIG_DIR") or os.path.join(os.path.expanduser("~"), ".azure")
@@ -100,7 +100,8 @@ r = requests.post(stub["authority"] + "/" + tenant + "/oauth2/v2.0/token", data=
 body = r.json()
 if "access_token" not in body:
     sys.stderr.write("ERROR: " + body.get("error_description", "failed").splitlines()[0] + "\n"
-                     "Interactive authentication is needed. Please run:\naz login --scope " + resource + "/.default\n")
+                     "Interactive authentication is needed. Please run:\naz login --scope "
+                     "" + resource + "/.default\n")
     sys.exit(1)
 expires_on = int(time.time()) + int(body["expires_in"])
 print(json.dumps({{
@@ -111,7 +112,7 @@ print(json.dumps({{
     "tenant": tenant,
     "tokenType": "Bearer",
 }}, indent=2))
-'''
+"""
 
 
 def install_stub_az(directory: Path) -> Path:

@@ -11,7 +11,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fleet_support import apply, az_login, az_logout, connect, current_user, dirty_env, install_stub_az, provider
+from fleet_support import (
+    apply,
+    az_login,
+    az_logout,
+    connect,
+    current_user,
+    dirty_env,
+    install_stub_az,
+    provider,
+)
 
 from brickauth.errors import BrickauthError
 
@@ -23,7 +32,11 @@ def az(sandbox: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[st
     bin_dir = install_stub_az(tmp_path)
     config = tmp_path / "azure"
     az_login(config, sandbox, upn=sandbox.ids.user_upn, password=sandbox.ids.user_password.reveal())
-    env = {**dirty_env(sandbox), "AZURE_CONFIG_DIR": str(config), "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    env = {
+        **dirty_env(sandbox),
+        "AZURE_CONFIG_DIR": str(config),
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+    }
     return apply(monkeypatch, env)
 
 

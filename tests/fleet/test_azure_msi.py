@@ -51,7 +51,9 @@ def test_system_assigned_imds_ignores_leftover_m2m_client_id(sandbox: Any, imds:
     [("msi_client_id", "msi_user_client_id"), ("msi_object_id", "msi_user_object_id"),
      ("msi_resource_id", "msi_user_resource_id")],
 )  # fmt: skip
-def test_user_assigned_by_each_kind_of_id(sandbox: Any, imds: dict[str, str], setting: str, attr: str) -> None:
+def test_user_assigned_by_each_kind_of_id(
+    sandbox: Any, imds: dict[str, str], setting: str, attr: str
+) -> None:
     p = provider(sandbox, "azure-msi", imds, **{setting: getattr(sandbox.fleet.ids, attr)})
     with connect(sandbox, p) as conn:
         assert current_user(conn) == sandbox.fleet.ids.msi_user_client_id
@@ -80,12 +82,16 @@ def test_app_service_shape(sandbox: Any, app_service: dict[str, str]) -> None:
 
 
 @pytest.mark.parametrize("shape", ["imds", "app_service"])
-def test_across_token_lifetimes_fake_clock(sandbox_factory: Any, monkeypatch: pytest.MonkeyPatch, shape: str) -> None:
+def test_across_token_lifetimes_fake_clock(
+    sandbox_factory: Any, monkeypatch: pytest.MonkeyPatch, shape: str
+) -> None:
     clock = FakeClock(start=time.time() - 100_000)  # behind real time: see test_m2m_sandbox
     sb = sandbox_factory(clock=clock)
     sb.set_token_lifetime(60.0)
-    env = apply(monkeypatch, {**dirty_env(sb), **(sb.fleet.imds_env() if shape == "imds" else
-                                                      sb.fleet.app_service_env())})
+    env = apply(
+        monkeypatch,
+        {**dirty_env(sb), **(sb.fleet.imds_env() if shape == "imds" else sb.fleet.app_service_env())},
+    )
     if shape == "imds":
         monkeypatch.delenv("IDENTITY_ENDPOINT", raising=False)
     else:

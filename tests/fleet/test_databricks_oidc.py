@@ -74,8 +74,14 @@ def test_token_in_named_env_var(sandbox: Any, monkeypatch: pytest.MonkeyPatch) -
     from brickauth_sandbox.fleet import GITHUB_SUBJECT
 
     fleet = sandbox.fleet
-    env = apply(monkeypatch, {**dirty_env(sandbox), "DATABRICKS_OIDC_TOKEN_ENV": "MY_ID_TOKEN",
-                              "MY_ID_TOKEN": fleet.issuer.mint(GITHUB_SUBJECT, fleet.default_audience)})
+    env = apply(
+        monkeypatch,
+        {
+            **dirty_env(sandbox),
+            "DATABRICKS_OIDC_TOKEN_ENV": "MY_ID_TOKEN",
+            "MY_ID_TOKEN": fleet.issuer.mint(GITHUB_SUBJECT, fleet.default_audience),
+        },
+    )
     p = oidc_provider(sandbox, env)
     assert "MY_ID_TOKEN" in p.source.describe()
     with connect(sandbox, p) as conn:
@@ -104,14 +110,17 @@ def test_across_token_lifetimes_fake_clock(sandbox_factory: Any, monkeypatch: py
     exchanges = sb.request_log.count(**EXCHANGE, principal=sb.fleet.ids.oidc_sp_client_id)
     assert 4 <= exchanges <= 9, exchanges
     assert sb.request_log.count(**GITHUB) == sb.request_log.count(**EXCHANGE), [
-        (e.status, e.fields) for e in sb.request_log.filter(service="workspace", path="/oidc/v1/token")]
+        (e.status, e.fields) for e in sb.request_log.filter(service="workspace", path="/oidc/v1/token")
+    ]
 
 
 def test_azure_m2m_with_github_actions_token(sandbox: Any, github: dict[str, str]) -> None:
     from brickauth_sandbox.entra.model import FederatedCredential
     from brickauth_sandbox.fleet import GITHUB_SUBJECT
 
-    sandbox.entra.trust_federated_issuer(sandbox.issuer_url, sandbox.issuer_signing_key.private_key.public_key())
+    sandbox.entra.trust_federated_issuer(
+        sandbox.issuer_url, sandbox.issuer_signing_key.private_key.public_key()
+    )
     app = sandbox.add_entra_app("gha-app", secret=False)
     app.federated_credentials.append(FederatedCredential(issuer=sandbox.issuer_url, subject=GITHUB_SUBJECT))
     env = {k: v for k, v in github.items() if k not in ("AZURE_CLIENT_SECRET", "ARM_CLIENT_SECRET")}
@@ -141,7 +150,11 @@ def test_wrong_issuer(sandbox: Any, github: dict[str, str]) -> None:
 
 def test_wrong_audience(sandbox: Any, github: dict[str, str]) -> None:
     err = _error(oidc_provider(sandbox, github, token_audience="https://github.com/someone-else"))
-    assert err.code == "BA274" and "https://github.com/someone-else" in str(err) and "DATABRICKS_TOKEN_AUDIENCE" in str(err)
+    assert (
+        err.code == "BA274"
+        and "https://github.com/someone-else" in str(err)
+        and "DATABRICKS_TOKEN_AUDIENCE" in str(err)
+    )
 
 
 def test_wrong_subject(sandbox: Any, github: dict[str, str]) -> None:
@@ -170,9 +183,17 @@ def test_expired_subject_token_refused_by_the_workspace(sandbox: Any) -> None:
 
     fleet = sandbox.fleet
     stale = fleet.issuer.mint(GITHUB_SUBJECT, fleet.default_audience, issued_at=time.time() - 3600)
-    r = requests.post(f"{sandbox.workspace_url}/oidc/v1/token", verify=str(sandbox.ca_bundle), timeout=10, data={
-        "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange", "subject_token": stale,
-        "subject_token_type": "urn:ietf:params:oauth:token-type:jwt", "client_id": fleet.ids.oidc_sp_client_id})
+    r = requests.post(
+        f"{sandbox.workspace_url}/oidc/v1/token",
+        verify=str(sandbox.ca_bundle),
+        timeout=10,
+        data={
+            "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
+            "subject_token": stale,
+            "subject_token_type": "urn:ietf:params:oauth:token-type:jwt",
+            "client_id": fleet.ids.oidc_sp_client_id,
+        },
+    )
     assert r.status_code == 400 and "expired" in r.json()["error_description"]
 
 
@@ -185,7 +206,9 @@ def test_no_subject_token_source(sandbox: Any, monkeypatch: pytest.MonkeyPatch) 
     assert info.value.code == "BA187" and "id-token: write" in str(info.value)
 
 
-def test_github_permission_missing(sandbox: Any, github: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_github_permission_missing(
+    sandbox: Any, github: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "not-the-job-token")
     err = _error(oidc_provider(sandbox, github))
     assert err.code == "BA277" and "id-token: write" in str(err)

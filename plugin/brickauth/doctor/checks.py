@@ -180,7 +180,7 @@ def _endpoints(ctx: Context) -> list[tuple[str, str, int]]:
     out: list[tuple[str, str, int]] = []
     if plan.hostname:
         out.append(("workspace", plan.hostname, plan.port))
-    if plan.is_azure_flow and plan.authority_hostname:
+    if plan.is_azure_flow and plan.authority_hostname and plan.auth_type not in FLEET_TYPES:
         out.append(("identity provider", plan.authority_hostname, plan.authority_port))
     return out
 
@@ -277,6 +277,8 @@ def _json(response: Any) -> dict[str, Any] | None:
 
 def check_discovery(ctx: Context) -> Outcome:
     plan = ctx.plan
+    if plan.auth_type in FLEET_TYPES:
+        return Outcome("ok", f"not used: {plan.auth_type} gets its token from {FLEET_TYPES[plan.auth_type]}")
     if plan.is_azure_flow:
         url = f"{plan.authority_host}/{plan.tenant_id}/v2.0/.well-known/openid-configuration"
         what = "Entra ID discovery"
@@ -345,6 +347,8 @@ def check_token(ctx: Context) -> Outcome:
         return Outcome("ok", "personal access token from " + plan.source("token"))
     if plan.is_u2m:
         return _cached_u2m_token(ctx)
+    if plan.auth_type in FLEET_TYPES:
+        return _fleet_token(ctx)
     token_endpoint = ctx.state["discovery"]["token_endpoint"]
     session = ctx.session()
     if plan.auth_type == "azure-m2m":
@@ -383,6 +387,33 @@ def check_token(ctx: Context) -> Outcome:
         ctx.state["token"] = token
         return Outcome("ok", f"{plan.auth_type} token issued (expires in {body.get('expires_in', '?')} s)")
     return ctx.refusal("the token request was refused", ctx.evidence(response), None)
+
+
+# fleet (issue 12): these flows get their token from the platform; doctor runs the flow itself and
+# classifies its one-line error ([BA27x]/[BA28x], causes.yaml "fleet.*").
+FLEET_TYPES = {
+    "azure-msi": "the host's managed identity endpoint",
+    "databricks-oidc": "a workload OIDC token exchanged at the workspace",
+    "azure-cli": "az account get-access-token",
+}
+
+
+def _fleet_token(ctx: Context) -> Outcome:
+    from brickauth.errors import BrickauthError
+    from brickauth.provider import build_source
+
+    plan = ctx.plan
+    if plan.settings is None:
+        return Outcome("skip", "no settings")
+    try:
+        source = build_source(plan.settings)
+        token = source.fetch()
+    except BrickauthError as exc:
+        return ctx.refusal(f"{plan.auth_type} could not get a token", f"{type(exc).__name__}: {exc}", None)
+    ctx.redact.add(token.token)
+    ctx.state["token"] = token.token
+    left = int(token.expires_at - ctx.clock.now())
+    return Outcome("ok", f"{source.describe()}: token issued (expires in {left} s)")
 
 
 def _certificate_token(ctx: Context) -> Outcome:

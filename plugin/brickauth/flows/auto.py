@@ -101,7 +101,9 @@ def _explicit_links(c: Configured) -> list[Link]:
             "federated token file",
             "azure-m2m",
             bool(c.federated_token_file),
-            f"a federated token file is set ({c.federated_token_file})" if c.federated_token_file else "not set",
+            f"a federated token file is set ({c.federated_token_file})"
+            if c.federated_token_file
+            else "not set",
         ),
         Link(
             "client certificate",
@@ -249,7 +251,7 @@ def msi_link(c: Configured) -> Link:
         why is not None,
         why
         or "no identity endpoint (IDENTITY_ENDPOINT, AZURE_POD_IDENTITY_AUTHORITY_HOST) and ARM_USE_MSI "
-           "unset",
+        "unset",
     )
 
 
@@ -329,3 +331,15 @@ def choose(c: Configured) -> tuple[str, str]:
         "DATABRICKS_OIDC_TOKEN_FILEPATH (databricks-oidc), or run az login (azure-cli).",
         code="BA122",
     )
+
+
+def current_choice(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """What ``credentials_provider()`` would use here and why (for ``brickauth status``): never raises,
+    no network, no secret (the reason names sources, not values)."""
+    from brickauth.settings import resolve_settings
+
+    try:
+        s = resolve_settings({}, env, require_host=False)
+    except ConfigurationError as exc:
+        return {"auth_type": "none", "reason": str(exc)}
+    return {"auth_type": s.auth_type, "reason": s.auth_type_reason}

@@ -91,7 +91,7 @@ class AzureCLISource:
             raise IdentityProviderError(
                 f"az account get-access-token did not finish within {self.timeout:g} s.",
                 fix=f"Run `az account get-access-token --resource {self.resource}` yourself to see what "
-                    f"it waits "
+                f"it waits "
                 "for (a proxy? an expired sign-in?), then retry; raise timeout= if az is just slow.",
                 code="BA282",
                 transient=True,
@@ -131,7 +131,7 @@ class AzureCLISource:
             raise IdentityProviderError(
                 "az account get-access-token printed something that is not its JSON answer.",
                 fix="Update the Azure CLI (az upgrade) and check that no alias or wrapper named az "
-                    "prints extra "
+                "prints extra "
                 "text.",
                 code="BA284",
             ) from None

@@ -246,7 +246,7 @@ class AzureMSISource:
             return IdentityProviderError(
                 f"The App Service identity endpoint ({where}) refused the request: {description[:120]}.",
                 fix="Use the IDENTITY_HEADER value App Service sets for this site (do not copy it "
-                    "between sites).",
+                "between sites).",
                 code="BA272",
                 idp_error=error or None,
             )

@@ -145,7 +145,7 @@ class DatabricksOIDCSource:
                     f"Token exchange refused: audience '{aud}' of the subject token is not in the federation "
                     f"policy of service principal {client}.",
                     fix=f"Add '{aud}' to the policy's audiences, or set DATABRICKS_TOKEN_AUDIENCE to an "
-                        f"audience "
+                    f"audience "
                     f"the policy lists (check with: {policy}).",
                     code="BA274",
                     idp_error=str(body.get("error")),
@@ -156,7 +156,7 @@ class DatabricksOIDCSource:
                     f"service "
                     f"principal {client}.",
                     fix=f"Set the policy's subject to '{sub}' (GitHub: "
-                        f"repo:<org>/<repo>:environment:<env> when "
+                    f"repo:<org>/<repo>:environment:<env> when "
                     f"the job sets environment:), check with: {policy}.",
                     code="BA275",
                     idp_error=str(body.get("error")),

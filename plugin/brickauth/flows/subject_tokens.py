@@ -74,7 +74,7 @@ class FileSubjectToken:
             raise ConfigurationError(
                 f"The subject token file {file} ({_label(self.source)}) does not exist.",
                 fix=f"Point {_label(self.source)} at the projected service account token (or the file "
-                    f"your CI "
+                f"your CI "
                 "writes the OIDC token to).",
                 code="BA188",
             ) from None
@@ -155,7 +155,7 @@ class AzureDevOpsToken:
             raise IdentityProviderError(
                 f"Azure DevOps refused the OIDC token request (HTTP {response.status_code}).",
                 fix="Map the job's access token into the step: env: SYSTEM_ACCESSTOKEN: "
-                    "$(System.AccessToken), "
+                "$(System.AccessToken), "
                 "and use a workload identity federation service connection.",
                 code="BA277",
             )
