@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from brickauth.config import resolve_settings
 from brickauth.errors import ConfigurationError
 from brickauth.flows import auto
-from brickauth.settings import resolve_settings
 
 HOST = "https://adb-1234567890123456.7.azuredatabricks.net"
 TENANT, CLIENT = str(uuid.uuid4()), str(uuid.uuid4())

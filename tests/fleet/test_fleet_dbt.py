@@ -29,7 +29,8 @@ def _azure_msi(sb: Any, tmp_path: Path) -> Case:
 def _databricks_oidc(sb: Any, tmp_path: Path) -> Case:
     client = sb.fleet.ids.oidc_sp_client_id
     env = {**sb.fleet.github_actions_env(), "DATABRICKS_CLIENT_ID": client}
-    return env, client, lambda: sb.request_log.count(service="workspace", path="/oidc/v1/token", principal=client)
+    exchanges = {"service": "workspace", "path": "/oidc/v1/token", "principal": client}
+    return env, client, lambda: sb.request_log.count(**exchanges)
 
 
 def _azure_cli(sb: Any, tmp_path: Path) -> Case:

@@ -336,7 +336,7 @@ def choose(c: Configured) -> tuple[str, str]:
 def current_choice(env: Mapping[str, str] | None = None) -> dict[str, str]:
     """What ``credentials_provider()`` would use here and why (for ``brickauth status``): never raises,
     no network, no secret (the reason names sources, not values)."""
-    from brickauth.settings import resolve_settings
+    from brickauth.config import resolve_settings
 
     try:
         s = resolve_settings({}, env, require_host=False)
