@@ -120,3 +120,22 @@ def test_aws_workspace_skips_azure_identities(tmp_path: Path) -> None:
     s = resolve_settings({}, env)
     assert s.auth_type == "databricks-u2m"
     assert "but the workspace is on aws" in s.auth_type_reason
+
+
+def test_status_shows_the_link_taken_and_why(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                             capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    import json
+
+    from brickauth.cli.main import main
+
+    for key, value in _env(tmp_path, ARM_USE_MSI="true", BRICKAUTH_TOKEN_STORE="memory").items():
+        monkeypatch.setenv(key, value)
+    for name in ("AZURE_CLIENT_SECRET", "ARM_CLIENT_SECRET", "DATABRICKS_CLIENT_SECRET", "BRICKAUTH_AUTH_TYPE",
+                 "AZURE_FEDERATED_TOKEN_FILE", "AZURE_CLIENT_CERTIFICATE_PATH", "DATABRICKS_CONFIG_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    assert main(["status"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Auth: azure-msi (auto: managed identity is asked for (env:ARM_USE_MSI)"), out
+    assert "tried before: federated token file: not set" in out
+    assert main(["status", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["auth"]["auth_type"] == "azure-msi"
