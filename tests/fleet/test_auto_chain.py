@@ -130,8 +130,9 @@ def test_status_shows_the_link_taken_and_why(tmp_path: Path, monkeypatch: pytest
 
     for key, value in _env(tmp_path, ARM_USE_MSI="true", BRICKAUTH_TOKEN_STORE="memory").items():
         monkeypatch.setenv(key, value)
-    for name in ("AZURE_CLIENT_SECRET", "ARM_CLIENT_SECRET", "DATABRICKS_CLIENT_SECRET", "BRICKAUTH_AUTH_TYPE",
-                 "AZURE_FEDERATED_TOKEN_FILE", "AZURE_CLIENT_CERTIFICATE_PATH", "DATABRICKS_CONFIG_PROFILE"):
+    for name in ("AZURE_CLIENT_SECRET", "ARM_CLIENT_SECRET", "DATABRICKS_CLIENT_SECRET",
+                 "BRICKAUTH_AUTH_TYPE", "AZURE_FEDERATED_TOKEN_FILE", "AZURE_CLIENT_CERTIFICATE_PATH",
+                 "DATABRICKS_CONFIG_PROFILE"):  # fmt: skip
         monkeypatch.delenv(name, raising=False)
     assert main(["status"]) == 0
     out = capsys.readouterr().out
