@@ -72,13 +72,17 @@ def test_terraform_style_env_arm_use_msi_and_client_id(sandbox: Any, imds: dict[
         assert current_user(conn) == sandbox.fleet.ids.msi_user_client_id
 
 
-def test_app_service_shape(sandbox: Any, app_service: dict[str, str]) -> None:
+def test_app_service_shape(sandbox: Any, app_service: dict[str, str], caplog: pytest.LogCaptureFixture,
+                           capfd: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    caplog.set_level("DEBUG")
     p = provider(sandbox, "azure-msi", app_service, msi_client_id=sandbox.fleet.ids.msi_user_client_id)
     assert "App Service" in p.source.describe()
     with connect(sandbox, p) as conn:
         assert current_user(conn) == sandbox.fleet.ids.msi_user_client_id
     query = sandbox.request_log.last(**MSI)
     assert query is not None and query.fields.get("shape") == "app_service"
+    out, err = capfd.readouterr()
+    assert sandbox.fleet.ids.identity_header not in out + err + caplog.text  # IDENTITY_HEADER is a secret
 
 
 @pytest.mark.parametrize("shape", ["imds", "app_service"])

@@ -37,13 +37,19 @@ def oidc_provider(sb: Any, env: dict[str, str], **kw: Any) -> Any:
     return provider(sb, "databricks-oidc", env, client_id=sb.fleet.ids.oidc_sp_client_id, **kw)
 
 
-def test_github_actions(sandbox: Any, github: dict[str, str]) -> None:
+def test_github_actions(sandbox: Any, github: dict[str, str], caplog: pytest.LogCaptureFixture,
+                        capfd: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    caplog.set_level("DEBUG")
     p = oidc_provider(sandbox, github)
     assert "GitHub Actions" in p.source.describe()
     with connect(sandbox, p) as conn:
         assert current_user(conn) == sandbox.fleet.ids.oidc_sp_client_id
     assert sandbox.request_log.count(**GITHUB) == 1
     assert sandbox.request_log.count(**EXCHANGE, principal=sandbox.fleet.ids.oidc_sp_client_id) == 1
+    out, err = capfd.readouterr()
+    text = out + err + caplog.text + repr(p.source.subject)
+    assert sandbox.fleet.ids.github_request_token not in text  # the job's request token is a secret
+    assert ".eyJ" not in text  # nor is any token (subject or exchanged)
 
 
 def test_github_actions_via_auto_and_sdk_alias(sandbox: Any, github: dict[str, str]) -> None:
