@@ -274,8 +274,8 @@ def az_signed_in(env: Mapping[str, str]) -> bool:
 
 def cli_link(c: Configured) -> Link:
     env = c.environment
-    path = str(env.get("PATH", os.environ.get("PATH", "")))
-    if shutil.which("az", path=path) is None:
+    path = str(env.get("PATH", ""))  # the settings' environment (os.environ unless one was given)
+    if not path or shutil.which("az", path=path) is None:
         return Link("Azure CLI sign-in", "azure-cli", False, "az is not on PATH")
     if c.cloud in ("aws", "gcp"):
         return Link("Azure CLI sign-in", "azure-cli", False, f"the workspace is on {c.cloud}")
