@@ -3,10 +3,12 @@ the sandbox in a loop over several token lifetimes; identity provider requests c
 sandbox's request log.
 
 What the design promises: one ``RefreshingToken`` per provider, so a process asks its identity provider
-once at start and then about once per ``lifetime x advisory_fraction`` (the advisory window opens at half
-the lifetime for short tokens), whatever its number of queries and connections; N processes make N times
-that. ``promised_max`` is ``N x (1 + ceil(duration / (lifetime x advisory_fraction))) + N`` (one slack per
-process for a refresh that starts just before the end).
+once at start and then once per refresh interval, whatever its number of queries and connections; N
+processes make N times that. The interval follows ``brickauth.lifecycle.RefreshPolicy``: a token of
+``ttl`` seconds is refreshed in the background from ``ttl - skew - min(advisory_lead, advisory_fraction x
+ttl)`` on (8 s tokens: about every 2.5 s; one-hour tokens: every 44.5 min). ``promised_max`` is
+``N x (1 + ceil(duration / interval)) + N`` (one slack per process for a refresh that starts just
+before the end), with ``ttl = lifetime - 1`` (JWT ``exp`` is whole seconds).
 
 Usage: ``python benchmarks/fleet.py [--processes 4] [--lifetime 8] [--duration 20]``; ``run.py`` calls
 ``bench_fleet()``. Needs brickauth-sandbox and databricks-sql-connector.
@@ -63,16 +65,28 @@ def _requests(sb: Any, auth_type: str) -> dict[str, int]:
     }
 
 
+def refresh_interval(ttl: float) -> float:
+    """Seconds between a process's token requests for tokens of ``ttl`` seconds (the advisory window)."""
+    from brickauth.lifecycle import RefreshPolicy
+
+    p = RefreshPolicy()
+    skew = min(p.expiry_skew, max(p.expiry_skew_min, p.expiry_skew_fraction * ttl), ttl / 2)
+    return ttl - skew - min(p.advisory_lead, p.advisory_fraction * ttl)
+
+
 def bench_fleet(processes: int = 4, lifetime: float = 8.0, duration: float = 20.0) -> dict[str, Any]:
     try:
         from brickauth_sandbox.core import Sandbox
     except ImportError as exc:
         return {"skipped": f"sandbox not available ({exc.name})"}
-    from brickauth.lifecycle import RefreshPolicy
-
-    advisory = RefreshPolicy().advisory_fraction
-    per_process = 1 + math.ceil(duration / (lifetime * advisory))
-    out: dict[str, Any] = {"processes": processes, "token_lifetime_s": lifetime, "duration_s": duration}
+    per_process = 1 + math.ceil(duration / refresh_interval(lifetime - 1.0))
+    out: dict[str, Any] = {
+        "processes": processes,
+        "token_lifetime_s": lifetime,
+        "duration_s": duration,
+        "refresh_interval_s": round(refresh_interval(lifetime - 1.0), 2),
+        "refresh_interval_s_for_1h_tokens": round(refresh_interval(3600.0), 1),
+    }
     with Sandbox() as sb:
         sb.wait_until_ready()
         sb.set_token_lifetime(lifetime)
