@@ -115,9 +115,9 @@ def test_across_token_lifetimes_fake_clock(sandbox_factory: Any, monkeypatch: py
             clock.advance(10.0)
     exchanges = sb.request_log.count(**EXCHANGE, principal=sb.fleet.ids.oidc_sp_client_id)
     assert 4 <= exchanges <= 9, exchanges
-    assert sb.request_log.count(**GITHUB) == sb.request_log.count(**EXCHANGE), [
-        (e.status, e.fields) for e in sb.request_log.filter(service="workspace", path="/oidc/v1/token")
-    ]
+    # A fresh subject token per exchange (a background refresh may be between the two at the end).
+    github, all_exchanges = sb.request_log.count(**GITHUB), sb.request_log.count(**EXCHANGE)
+    assert all_exchanges <= github <= all_exchanges + 1, (github, all_exchanges)
 
 
 def test_azure_m2m_with_github_actions_token(sandbox: Any, github: dict[str, str]) -> None:
