@@ -310,6 +310,7 @@ def main(argv: list[str] | None = None) -> int:
     skipped = {"skipped": "--skip-sandbox"}
     report["sandbox_startup_seconds"] = skipped if args.skip_sandbox else bench_sandbox_startup(args.runs)
     report["first_query"] = skipped if args.skip_sandbox else bench_first_query(args.runs)
+    report["fleet"] = skipped if args.skip_sandbox else __import__("fleet").bench_fleet()  # fleet.py
     checks = [report["import"]["ok"], report["cli_help"]["ok"]]
     for section in ("sandbox_startup_seconds", "first_query"):
         checks += [v.get("ok", False) for v in report[section].values() if isinstance(v, dict)]

@@ -59,13 +59,16 @@ from brickauth_sandbox.workspace.model import (
 
 if TYPE_CHECKING:
     from brickauth_sandbox.entra.app import EntraService
+    from brickauth_sandbox.fleet import Fleet
     from brickauth_sandbox.warehouse.engine import WarehouseEngine
     from brickauth_sandbox.warehouse.thrift_service import ThriftWarehouse
     from brickauth_sandbox.workspace.app import WorkspaceService
 
 log = logging.getLogger(__name__)
 
-SERVICES = ("entra", "workspace", "admin")
+SERVICES = ("entra", "workspace", "admin", "msi", "issuer")
+# Plain HTTP, as the real managed identity endpoints (IMDS, App Service) are.
+PLAIN_HTTP_SERVICES = {"msi": 80}
 # Catalogs on which baseline and added principals get ALL PRIVILEGES (the warehouse's baseline catalogs).
 BASELINE_UC_CATALOGS = ("main", "hive_metastore")
 # Published Databricks OAuth app integrations for U2M, with their loopback redirect URLs.
@@ -167,6 +170,8 @@ class Sandbox:
         self.addresses: dict[str, str] = {}
         self.entra_signing_key: SigningKey | None = None
         self.workspace_signing_key: SigningKey | None = None
+        self.issuer_signing_key: SigningKey | None = None
+        self._fleet: Fleet | None = None
         # The SQL engine (duckdb, pyarrow, sqlglot: about a second to import) loads in the background.
         self._engine_loader: ThreadPoolExecutor | None = None
         self._engine_future: Future[WarehouseEngine] | None = None
@@ -189,24 +194,27 @@ class Sandbox:
         self._engine_loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="brickauth-sandbox-engine")
         self._engine_future = Future()
         with ThreadPoolExecutor(max_workers=2, thread_name_prefix="brickauth-sandbox-start") as pool:
-            keys = [pool.submit(SigningKey.generate) for _ in range(2)]
+            keys = [pool.submit(SigningKey.generate) for _ in range(3)]
             self._ca = CertificateAuthority.create(self._directory)
             self._owns_directory = self._directory is None
             self.ca_bundle = self._ca.write_ca_bundle()
-            names = ["entra", "workspace"] + (["admin"] if self._with_admin else [])
+            names = ["entra", "workspace", "msi", "issuer"] + (["admin"] if self._with_admin else [])
             while len(set(self.addresses.values())) < len(names):
                 self.addresses = {name: pick_loopback_address() for name in names}
-            certs = {name: self._ca.issue([self.addresses[name]], name=name) for name in names}
+            certs = {name: self._ca.issue([self.addresses[name]], name=name) for name in names
+                     if name not in PLAIN_HTTP_SERVICES}
             self._import_services()
-            self.entra_signing_key, self.workspace_signing_key = (k.result() for k in keys)
+            self.entra_signing_key, self.workspace_signing_key, self.issuer_signing_key = (
+                k.result() for k in keys)
         self._build_state()
         try:
             for name in names:
                 app = instrument(
                     self._dispatcher(name), name, self.request_log, self.faults[name], self.clock
                 )
-                server = HttpsServer(app, self.addresses[name], 443, certs[name].ssl_context(), name=name,
-                                     on_stop=self.faults[name].clear)
+                tls = certs[name].ssl_context() if name in certs else None
+                server = HttpsServer(app, self.addresses[name], PLAIN_HTTP_SERVICES.get(name, 443), tls,
+                                     name=name, on_stop=self.faults[name].clear)
                 server.start()
                 self._servers[name] = server
         except BaseException:
@@ -328,10 +336,31 @@ class Sandbox:
         self._entra, self._workspace, self._workspace_service = entra, workspace, service
         self._apps["entra"] = entra
         self._apps["workspace"] = service
+        self._build_fleet()
         if self._with_admin:
             from brickauth_sandbox.admin import AdminApp
 
             self._apps["admin"] = AdminApp(self)
+
+    def _build_fleet(self) -> None:
+        """Managed identities, the workload OIDC issuer and its federation policies (issue 12)."""
+        from brickauth_sandbox.fleet import Fleet
+
+        if self._fleet is None:
+            assert self.issuer_signing_key is not None
+            self._fleet = Fleet(self, self.issuer_signing_key)
+        self._fleet.build()
+        self._apps["msi"] = self._fleet.msi_service
+        self._apps["issuer"] = self._fleet.issuer
+
+    @property
+    def fleet(self) -> Fleet:
+        assert self._fleet is not None, "start the sandbox first"
+        return self._fleet
+
+    @property
+    def issuer_url(self) -> str:
+        return f"https://{self.addresses['issuer']}"
 
     def _baseline_tenant(self) -> Tenant:
         ids = self.ids

@@ -230,7 +230,7 @@ BAD_INPUTS: list[tuple[str, dict[str, Any], dict[str, str], str]] = [
     ("http scheme", {}, {**AZ_ENV, "DATABRICKS_HOST": f"http://{AZ_HOST}"}, "BA115"),
     ("bad port", {"host": f"{AZ_HOST}:70000"}, AZ_ENV, "BA116"),
     ("host template not rendered", {"host": "{{ env_var('DATABRICKS_HOST') }}"}, AZ_ENV, "BA103"),
-    ("unknown auth_type", {"auth_type": "azure-msi"}, AZ_ENV, "BA120"),
+    ("unknown auth_type", {"auth_type": "azure-kerberos"}, AZ_ENV, "BA120"),
     ("pat auth_type in profile", {"config_file": "{tmp}/pat.cfg"}, {}, "BA120"),
     ("unknown setting", {"clientid": CLIENT}, AZ_ENV, "BA121"),
     ("tenant missing", AZ_M2M, _without(AZ_ENV, "AZURE_TENANT_ID"), "BA130"),

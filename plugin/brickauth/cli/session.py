@@ -140,9 +140,13 @@ def status_rows() -> tuple[str, list[dict[str, Any]]]:
 
 def cmd_status(args: argparse.Namespace) -> int:
     store_name, rows = status_rows()
+    from brickauth.flows.auto import current_choice  # fleet (issue 12): which auth type, and why
+
+    choice = current_choice()
     if args.json:
-        print(json.dumps({"store": store_name, "sessions": rows}, indent=2))
+        print(json.dumps({"store": store_name, "sessions": rows, "auth": choice}, indent=2))
         return 0
+    print(f"Auth: {choice['auth_type']} ({choice['reason']})")
     print(f"Token store: {store_name}")
     if not rows:
         print("No saved sign-ins. Run `brickauth login` to sign in.")

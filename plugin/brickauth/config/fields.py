@@ -30,8 +30,12 @@ AUTH_TYPE_ALIASES = {
     "external-browser": "databricks-u2m",
     "databricks-cli": "databricks-u2m",
     "oauth-u2m": "databricks-u2m",
+    # fleet (issue 12): the Databricks SDKs' names for the same flows.
+    "github-oidc": "databricks-oidc",
+    "azure-devops-oidc": "databricks-oidc",
+    "azure-managed-identity": "azure-msi",
 }
-UNSUPPORTED_AUTH_TYPES = {"pat", "basic", "azure-cli", "metadata-service", "github-oidc", "runtime"}
+UNSUPPORTED_AUTH_TYPES = {"pat", "basic", "metadata-service", "runtime"}
 
 
 @dataclass(frozen=True)
@@ -72,7 +76,17 @@ COMMON_FIELDS: dict[str, FieldSpec] = {
     "timeout": FieldSpec(("BRICKAUTH_TIMEOUT",)),
     # REQUESTS_CA_BUNDLE wins inside requests anyway; we read it explicitly so every client agrees.
     "ca_bundle": FieldSpec(("BRICKAUTH_CA_BUNDLE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE")),
+    # fleet (issue 12): azure-msi and databricks-oidc; precedence in docs/fleet.md.
+    "use_msi": FieldSpec(("ARM_USE_MSI",), ("azure_use_msi",)),  # Terraform provider / Go SDK
+    "msi_client_id": FieldSpec(("BRICKAUTH_MSI_CLIENT_ID",), ("azure_msi_client_id",)),
+    "msi_object_id": FieldSpec(("BRICKAUTH_MSI_OBJECT_ID",), ("azure_msi_object_id",)),
+    "msi_resource_id": FieldSpec(("BRICKAUTH_MSI_RESOURCE_ID",), ("azure_msi_resource_id",)),
+    "oidc_token_env": FieldSpec(("DATABRICKS_OIDC_TOKEN_ENV",), ("oidc_token_env",)),  # databricks-sdk names
+    "oidc_token_filepath": FieldSpec(("DATABRICKS_OIDC_TOKEN_FILEPATH",), ("oidc_token_filepath",)),
+    "token_audience": FieldSpec(("DATABRICKS_TOKEN_AUDIENCE",), ("token_audience",)),
 }
+FLEET_FIELDS = ("use_msi", "msi_client_id", "msi_object_id", "msi_resource_id", "oidc_token_env",
+                "oidc_token_filepath", "token_audience")
 FAMILY_FIELDS: dict[Family, dict[str, FieldSpec]] = {
     "azure": {
         "client_id": FieldSpec(("AZURE_CLIENT_ID", "ARM_CLIENT_ID"), ("azure_client_id",)),
@@ -128,6 +142,14 @@ class ProviderSettings(TypedDict, total=False):
     browser: str
     timeout: float
     ca_bundle: str
+    # fleet (issue 12)
+    use_msi: bool | str
+    msi_client_id: str
+    msi_object_id: str
+    msi_resource_id: str
+    oidc_token_env: str
+    oidc_token_filepath: str
+    token_audience: str
     profile: str
     config_file: str
     # the Databricks SDK/CLI spellings

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from brickauth.config.fields import (
     DEFAULT_LOGIN_TIMEOUT,
     DEFAULT_TIMEOUT,
+    FLEET_FIELDS,
     SECRET_FIELDS,
     Family,
     TokenStoreKind,
@@ -44,6 +45,14 @@ class Settings:
     browser: str | None = None  # command that opens a URL (%s = the URL); None: the system's browser
     timeout: float = DEFAULT_TIMEOUT
     ca_bundle: str | None = None  # None: certifi's bundle
+    # fleet (issue 12)
+    use_msi: bool = False
+    msi_client_id: str | None = None
+    msi_object_id: str | None = None
+    msi_resource_id: str | None = None
+    oidc_token_env: str | None = None
+    oidc_token_filepath: str | None = None
+    token_audience: str | None = None
     profile: str | None = None
     config_file: str | None = None
     auth_type_reason: str = ""
@@ -73,7 +82,7 @@ class Settings:
             "auth_type", "host", "http_path", "client_id", "client_secret", "tenant_id", "authority_host",
             "client_certificate_path", "client_certificate_password", "federated_token_file", "scopes",
             "redirect_port", "login_hint", "token_store", "allow_plaintext_store", "interactive", "timeout",
-            "login_timeout", "no_browser", "browser", "ca_bundle", "profile", "config_file",
+            "login_timeout", "no_browser", "browser", "ca_bundle", *FLEET_FIELDS, "profile", "config_file",
         ):  # fmt: skip
             source = self.source_of(name)
             if source is None:

@@ -188,9 +188,24 @@ def _resolve_auth_type(lookup: Lookup, host: WorkspaceHost | None) -> tuple[str,
         databricks_client_secret=lookup.source("client_secret", "databricks"),
         cloud=host.cloud if host else "unknown",
         blank=tuple(lookup.blank),
+        **_fleet_configured(lookup),
     )
     name, reason = auto.choose(configured)
     return name, f"auto: {reason}", "auto"
+
+
+def _fleet_configured(lookup: Lookup) -> dict[str, Any]:
+    """What ``auto``'s environment-identity links look at (fleet, issue 12): sources, and the environment."""
+    use_msi = lookup.get("use_msi", "azure")
+    on = use_msi is not None and str(use_msi[0]).strip().lower() in ("1", "true", "yes", "on")
+    msi_ids = (lookup.source(n, "azure") for n in ("msi_resource_id", "msi_object_id", "msi_client_id"))
+    return {
+        "use_msi": use_msi[1] if on and use_msi is not None else None,
+        "msi_id": next((src for src in msi_ids if src), None),
+        "oidc_token_filepath": lookup.source("oidc_token_filepath", "databricks"),
+        "oidc_token_env": lookup.source("oidc_token_env", "databricks"),
+        "environment": lookup.env,
+    }
 
 
 def _build(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from brickauth.config.coerce import source_label
 from brickauth.config.fields import Family
@@ -82,6 +83,8 @@ def _validate_azure(s: Settings, lookup: Lookup, report: Report) -> None:
         for name in ("client_secret", "client_certificate_path", "federated_token_file")
         if s.source_of(name) is not None
     ]
+    if not kinds and _ci_oidc(lookup.env):  # fleet: a CI job's OIDC token as the federated credential
+        return
     if not kinds:
         report(ConfigurationError(
             "azure-m2m needs a credential: a client secret, a certificate or a federated token file.",
@@ -223,3 +226,9 @@ def _validate_databricks(s: Settings, lookup: Lookup, report: Report) -> None:
     )
     if problem is not None:
         report(problem, "client_secret")
+
+
+def _ci_oidc(env: Mapping[str, str]) -> bool:
+    """GitHub Actions or Azure DevOps can hand this job an OIDC token (fleet, issue 12)."""
+    github = env.get("ACTIONS_ID_TOKEN_REQUEST_URL") and env.get("ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+    return bool(github) or bool(env.get("SYSTEM_OIDCREQUESTURI"))

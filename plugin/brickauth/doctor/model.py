@@ -27,6 +27,13 @@ AZURE_DATABRICKS_RESOURCE = AZURE_DATABRICKS_RESOURCE_ID
 STATUS_RANK = {"ok": 0, "skip": 1, "warn": 2, "fail": 3}
 DEFAULT_STEP_TIMEOUT = 5.0
 DEFAULT_DEADLINE = 20.0
+# Flows whose token comes from the platform, not from an Entra/OIDC endpoint doctor can probe: doctor
+# runs the flow itself (token.acquire) and skips identity provider discovery for them.
+PLATFORM_TOKEN_FLOWS = {
+    "azure-msi": "the host's managed identity endpoint",
+    "databricks-oidc": "a workload OIDC token exchanged at the workspace",
+    "azure-cli": "az account get-access-token",
+}
 TIMED_OUT = "BA501"  # brickauth.http: a request timed out (for doctor, a hang of that service)
 
 

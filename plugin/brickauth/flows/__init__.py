@@ -10,4 +10,8 @@ FLOWS: dict[str, str] = {
     "databricks-m2m": "brickauth.flows.databricks_m2m:DatabricksM2MSource",
     "azure-u2m": "brickauth.flows.azure_u2m:AzureU2MSource",
     "databricks-u2m": "brickauth.flows.databricks_u2m:DatabricksU2MSource",
+    # fleet (issue 12): secretless identities
+    "azure-msi": "brickauth.flows.azure_msi:AzureMSISource",
+    "databricks-oidc": "brickauth.flows.databricks_oidc:DatabricksOIDCSource",
+    "azure-cli": "brickauth.flows.azure_cli:AzureCLISource",
 }

@@ -77,6 +77,13 @@ class AzureM2MSource:
             path, source = s.federated_token_file or "", s.source_of("federated_token_file") or ""
             # A callable: msal calls it on every token request, so a rotated file is picked up.
             return {"client_assertion": lambda: check_federated_token_file(path, source)}
+        if self.kind == "none":  # fleet: a CI job's OIDC token (GitHub Actions / Azure DevOps) to Entra
+            from brickauth.flows.subject_tokens import ENTRA_EXCHANGE_AUDIENCE, find_source
+
+            ci = find_source(filepath=None, token_env=None, http=self._http, ci_only=True)
+            if ci is None:
+                raise ValueError("azure-m2m: no credential (settings validation should have refused this)")
+            return {"client_assertion": lambda: ci.token(ENTRA_EXCHANGE_AUDIENCE)}
         assert s.client_secret is not None
         return s.client_secret.reveal()
 

@@ -477,6 +477,10 @@ class OidcServer:
                         "expires_in": remaining,
                         "issued_token_type": TOKEN_TYPE_JWT,
                     }
+        mismatch = self._policy_mismatch(subject, claims, client_id)
+        if mismatch is not None:
+            log["error_code"] = f"federation_{mismatch[0]}"
+            raise OAuthError("invalid_request", mismatch[1])
         # unconfirmed: no real body found (databricks-sql-python#904/#928: the connector drops it);
         # RFC 8693 shape. The doctor matches the exchange grant and the OAuth error, not this sentence.
         raise OAuthError(
@@ -484,6 +488,43 @@ class OidcServer:
             f"Token exchange failed: no federation policy of account '{self.workspace.account_id}' "
             f"accepts tokens from issuer '{claims.get('iss', '')}'",
         )
+
+    def _policy_mismatch(
+        self, token: str, claims: dict[str, Any], client_id: str | None
+    ) -> tuple[str, str] | None:
+        """Why the service principal's federation policies refuse ``token``: (kind, description) with
+        kind in issuer/audience/subject/expired, or None (no policy for this client: the generic error).
+
+        unconfirmed: Databricks' exact sentences for these refusals are not published and no captured
+        body was found (docs: dev-tools/auth/oauth-federation-policy describe the checks: issuer, then
+        audiences, then the subject claim); these follow the RFC 8693 error shape and name the claim
+        that failed, which is what brickauth classifies on."""
+        policies = [p for p in self.workspace.federation_policies
+                    if client_id is not None and p.service_principal == client_id]
+        if not policies:
+            return None
+        iss = str(claims.get("iss", ""))
+        same_issuer = [p for p in policies if p.issuer == iss]
+        if not same_issuer:
+            return "issuer", (f"Token exchange failed: issuer '{iss}' of the subject token is not trusted by "
+                              f"any federation policy of service principal '{client_id}'")
+        aud = claims.get("aud")
+        auds = [str(a) for a in (aud if isinstance(aud, list) else [aud])]
+        with_audience = [p for p in same_issuer
+                         if any(a in (p.audiences or [self.workspace.account_id]) for a in auds)]
+        if not with_audience:
+            return "audience", (f"Token exchange failed: audience '{', '.join(auds)}' of the subject "
+                                f"token is "
+                                f"not accepted by the federation policy of service principal '{client_id}'")
+        sub = str(claims.get("sub", ""))
+        with_subject = [p for p in with_audience if p.subject is None or p.subject == sub]
+        if not with_subject:
+            return "subject", (f"Token exchange failed: subject '{sub}' of the subject token does not "
+                               f"match the "
+                               f"federation policy of service principal '{client_id}'")
+        if float(claims.get("exp", 0)) <= self.clock.now():
+            return "expired", "Token exchange failed: the subject token has expired"
+        return None
 
     def _match_policy(
         self, policy: FederationPolicy, token: str, claims: dict[str, Any], client_id: str | None

@@ -3,13 +3,24 @@ identity provider sees the sign-in app (without a browser)."""
 
 from __future__ import annotations
 
-from brickauth.doctor.model import AZURE_DATABRICKS_RESOURCE, Check, Context, Outcome, json_body
+from brickauth.doctor.model import (
+    AZURE_DATABRICKS_RESOURCE,
+    PLATFORM_TOKEN_FLOWS,
+    Check,
+    Context,
+    Outcome,
+    json_body,
+)
 
 PROBE_CODE = "brickauth-doctor-probe"  # a code Entra cannot know: the answer tells how it sees the app
 
 
 def check_discovery(ctx: Context) -> Outcome:
     plan = ctx.plan
+    if plan.auth_type in PLATFORM_TOKEN_FLOWS:
+        return Outcome(
+            "ok", f"not used: {plan.auth_type} gets its token from {PLATFORM_TOKEN_FLOWS[plan.auth_type]}"
+        )
     if plan.is_azure_flow:
         url = f"{plan.authority_host}/{plan.tenant_id}/v2.0/.well-known/openid-configuration"
         what = "Entra ID discovery"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import ssl
 
-from brickauth.doctor.model import Check, Context, Outcome
+from brickauth.doctor.model import PLATFORM_TOKEN_FLOWS, Check, Context, Outcome
 from brickauth.doctor.redact import Redactor
 from brickauth.hosts import is_ip_address
 
@@ -15,7 +15,7 @@ def _endpoints(ctx: Context) -> list[tuple[str, str, int]]:
     out: list[tuple[str, str, int]] = []
     if plan.hostname:
         out.append(("workspace", plan.hostname, plan.port))
-    if plan.is_azure_flow and plan.authority_hostname:
+    if plan.is_azure_flow and plan.authority_hostname and plan.auth_type not in PLATFORM_TOKEN_FLOWS:
         out.append(("identity provider", plan.authority_hostname, plan.authority_port))
     return out
 

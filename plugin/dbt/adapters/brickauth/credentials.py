@@ -46,7 +46,8 @@ REPLACED_KEYS: dict[str, str] = {
     "`auth_type: azure-m2m`.",
     "oauth_redirect_url": "write `redirect_port: <port>` (the redirect is http://localhost:<port>).",
     "oauth_scopes": "remove `oauth_scopes`: brickauth picks each auth_type's scopes (`scopes` overrides).",
-    "oidc_token_filepath": "write `federated_token_file` with `auth_type: azure-m2m`.",
+    "oidc_token_filepath": "set DATABRICKS_OIDC_TOKEN_FILEPATH with `auth_type: databricks-oidc`, or write "
+    "`federated_token_file` with `auth_type: azure-m2m`.",
 }
 
 
