@@ -12,7 +12,8 @@ import pytest
 from fleet_support import apply, az_login, az_logout, dirty_env, install_stub_az
 
 from brickauth.doctor import diagnose
-from brickauth.doctor.checks import Finding, top_finding
+from brickauth.doctor.model import Finding
+from brickauth.doctor.runner import top_finding
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
