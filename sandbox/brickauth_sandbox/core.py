@@ -479,6 +479,8 @@ class Sandbox:
             "BRICKAUTH_SANDBOX_USER": ids.user_upn,
             "BRICKAUTH_SANDBOX_PASSWORD": ids.user_password.reveal(),
             "BRICKAUTH_SANDBOX_PUBLIC_CLIENT_ID": ids.public_client_id,
+            # the app a person signs in with (azure-u2m); AZURE_CLIENT_ID above is the M2M app
+            "BRICKAUTH_AZURE_U2M_CLIENT_ID": ids.public_client_id,
         }
         if self.admin_url:
             env["BRICKAUTH_SANDBOX_ADMIN_URL"] = self.admin_url

@@ -57,7 +57,7 @@ def user_env(sb: Sandbox, tmp: Path, flow: str) -> dict[str, str | None]:
     out.update({name: None for name in ("AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "DATABRICKS_CLIENT_ID",
                                         "DATABRICKS_CLIENT_SECRET")})  # fmt: skip
     if flow == "azure-u2m":
-        out["AZURE_CLIENT_ID"] = env["BRICKAUTH_SANDBOX_PUBLIC_CLIENT_ID"]
+        out["BRICKAUTH_AZURE_U2M_CLIENT_ID"] = env["BRICKAUTH_AZURE_U2M_CLIENT_ID"]
     out.update(
         PYTHONPATH=os.pathsep.join([str(KEYRING_DIR), os.environ.get("PYTHONPATH", "")]),
         # The test keyring is a healthy file: on a loaded machine its calls may take seconds, and the
@@ -121,7 +121,7 @@ def test_azure_u2m_profile_runs_from_a_browser_primed_keyring(
     browser_ready: None, sandbox: Sandbox, dbt: DbtRunner, tmp_path: Path
 ) -> None:
     env = user_env(sandbox, tmp_path, "azure-u2m")
-    client_id = env["AZURE_CLIENT_ID"]
+    client_id = env["BRICKAUTH_AZURE_U2M_CLIENT_ID"]
     assert client_id is not None
     sandbox.tenant.admin_consent.pop((client_id, AZURE_DATABRICKS_RESOURCE_ID), None)  # the user consents
     signed_in = login(dbt, env, "--auth-type", "azure-u2m")

@@ -34,6 +34,7 @@ from brickauth.errors import (
 from brickauth.http import HttpClient
 from brickauth.oauth import landing
 from brickauth.oauth.loopback import Callback, LoopbackServer
+from brickauth.secret import Secret
 from brickauth.store import Document, StoreKey, TokenStore, open_store
 from brickauth.token import AccessToken
 
@@ -46,6 +47,73 @@ DEFAULT_CLOCK: Clock = SYSTEM_CLOCK
 RESIGN_IN_CODES = frozenset({700082, 50173, 700084, 70043, 700081, 50076, 50078, 50079, 65001})
 RESIGN_IN_ERRORS = frozenset({"invalid_grant", "interaction_required", "login_required", "consent_required"})
 REFRESH_LOCK_TIMEOUT = 90.0
+
+
+@dataclass(frozen=True)
+class AppChoice:
+    """The OAuth app (client id) a person signs in with, and why that one (shown at sign-in)."""
+
+    client_id: str
+    why: str
+    chosen: bool  # True: the user named this app; False: the published default
+    client_secret: Secret | None = field(default=None, repr=False)  # a confidential app's, if given
+
+
+_U2M_ENV = {"azure-u2m": "BRICKAUTH_AZURE_U2M_CLIENT_ID",
+            "databricks-u2m": "BRICKAUTH_DATABRICKS_U2M_CLIENT_ID"}
+
+
+def _source_label(source: str) -> str:
+    if source.startswith("env:"):
+        return source[4:]
+    if source.startswith("profile:"):
+        return f"profile key {source.rsplit(':', 1)[-1]} in {source[8:].rsplit(':', 1)[0]}"
+    return "client_id=" if source == "explicit" else source
+
+
+def choose_app(settings: Settings, flow: str, default_id: str, default_label: str) -> AppChoice:
+    """Which app a user sign-in uses. ``AZURE_CLIENT_ID``/``DATABRICKS_CLIENT_ID`` in the environment
+    (or an M2M profile's ``client_id``) usually name a service principal: they are never used here.
+    In order: ``u2m_client_id`` (``BRICKAUTH_{AZURE,DATABRICKS}_U2M_CLIENT_ID``,
+    ``BRICKAUTH_U2M_CLIENT_ID``, profile key ``u2m_client_id``), an explicit ``client_id=`` /
+    ``--client-id`` (or the ``client_id`` of a profile whose ``auth_type`` is this flow), else the
+    published default app. A client secret goes with the app only when given the same way (explicit,
+    or in that profile), never from the M2M environment."""
+    u2m_source = settings.source_of("u2m_client_id")
+    if settings.u2m_client_id and u2m_source:
+        return AppChoice(settings.u2m_client_id, f"set by {_source_label(u2m_source)}", True,
+                         _secret_given_with(settings, u2m_source))
+    source = settings.source_of("client_id") or ""
+    auth_source = settings.source_of("auth_type") or ""
+    same_profile = source.startswith("profile:") and auth_source.rsplit(":", 1)[0] == source.rsplit(":", 1)[0]
+    if settings.client_id and (source == "explicit" or same_profile):
+        return AppChoice(settings.client_id, f"set by {_source_label(source)}", True,
+                         _secret_given_with(settings, source))
+    why = f"the default: {default_label}"
+    if settings.client_id and source:
+        why += (f"; {_source_label(source)} ({settings.client_id}) is not used for a person's sign-in "
+                f"(it names the service principal app of M2M): to sign in with that app, set "
+                f"{_U2M_ENV.get(flow, 'BRICKAUTH_U2M_CLIENT_ID')} or pass --client-id")
+    return AppChoice(default_id, why, False)
+
+
+def default_app(settings: Settings) -> AppChoice:
+    """``choose_app`` for ``settings.auth_type`` (azure-u2m or databricks-u2m), without building a source."""
+    if settings.auth_type == "azure-u2m":
+        from brickauth.flows import azure_u2m as flow
+    else:
+        from brickauth.flows import databricks_u2m as flow  # type: ignore[no-redef]
+    return choose_app(settings, settings.auth_type, flow.DEFAULT_APP_ID, flow.DEFAULT_APP_LABEL)
+
+
+def _secret_given_with(settings: Settings, client_source: str) -> Secret | None:
+    source = settings.source_of("client_secret") or ""
+    if settings.client_secret is None or not source:
+        return None
+    if source == "explicit" or (source.startswith("profile:") and client_source.startswith("profile:")
+                                and source.rsplit(":", 1)[0] == client_source.rsplit(":", 1)[0]):
+        return settings.client_secret
+    return None
 
 
 def is_fresh(expires_at: float, obtained_at: float, now: float) -> bool:
@@ -117,6 +185,7 @@ class U2MSource(ABC):
     flow: ClassVar[str]
     provider_label: ClassVar[str]
     default_client_id: ClassVar[str]
+    app: AppChoice  # set by configure(): brickauth.oauth.u2m.choose_app
 
     def __init__(
         self,
@@ -253,6 +322,7 @@ class U2MSource(ABC):
             return present
 
     def sign_in(self) -> SignInResult:
+        self.terminal.say(f"brickauth: signing in with the OAuth app {self.app.client_id} ({self.app.why}).")
         available, why_not = browser_available(self.no_browser, command=self.settings.browser)
         if available or self.opener is not None:
             return self.browser_sign_in()
@@ -274,6 +344,7 @@ class U2MSource(ABC):
         with LoopbackServer(port=port, redirect_host=redirect_host) as server:
             url, state = build_url(server.redirect_uri)
             server.expect(state)
+            self.check_sign_in_page(url, server.redirect_uri)
             opened = open_browser(url, opener=self.opener, command=self.settings.browser)
             self.terminal.say(
                 f"brickauth: sign in to {self.target()} in the browser"
@@ -308,6 +379,18 @@ class U2MSource(ABC):
                               f"for {self.target()}.")
             return result
 
+    def check_sign_in_page(self, url: str, redirect_uri: str) -> None:
+        """Raise ``LoginError`` at once when the IdP answers ``url`` with an error page or an error
+        redirect (``brickauth.oauth.sign_in_page``), before anyone waits for the browser."""
+        from brickauth.oauth.sign_in_page import page_error_to_login_error, read_sign_in_page
+
+        page = read_sign_in_page(self.http, url, redirect_uri)
+        if page is not None:
+            self.terminal.say(f"brickauth: the sign-in page answers with an error; not opening the browser "
+                              f"(to see the page yourself, open:\n  {url} )")
+            raise page_error_to_login_error(page, provider=self.provider_label, client_id=self.key.client_id,
+                                            tenant=getattr(self, "tenant", None), url=url)
+
     def _fresh_from(self, doc: Document | None) -> AccessToken | None:
         if doc is None:
             return None
@@ -341,7 +424,7 @@ def _without_refresh_token(token: AccessToken) -> AccessToken:
                        scopes=token.scopes)
 
 
-def login_error_from_redirect(callback: Callback, provider: str) -> LoginError:
+def login_error_from_redirect(callback: Callback, provider: str, client_id: str | None = None) -> LoginError:
     """The IdP sent the browser back with ``error=...`` (declined consent, AADSTS errors...)."""
     error = callback.error or "unknown_error"
     description = (callback.error_description or "").strip()
@@ -356,11 +439,13 @@ def login_error_from_redirect(callback: Callback, provider: str) -> LoginError:
         )
     if aadsts:
         from brickauth.idp_errors import from_entra
+        from brickauth.oauth.sign_in_page import doctor_fix
 
         classified = from_entra({"error": error, "error_description": description})
         said = re.sub(r"^AADSTS\d+:\s*", "", first)
         return LoginError(f"{provider} did not sign you in (AADSTS{aadsts.group(1)}): {said}",
-                          fix=classified.fix, code=classified.code)
+                          fix=doctor_fix(description, client_id=client_id) or classified.fix,
+                          code=classified.code)
     return LoginError(
         f"{provider} refused the sign-in ({error}{': ' + first if first else ''}).",
         fix="check the client id, redirect URL and scopes registered for the OAuth app; "
