@@ -15,7 +15,10 @@ def u2m_env(tmp_path: Path) -> dict[str, str]:
     """Environment for brickauth processes: a real keyring backend persisted in a file shared by
     every process of the test, private state dir, and the test browser hook."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BRICKAUTH_", "DATABRICKS_", "AZURE_"))}
+    config = tmp_path / "databrickscfg"  # `brickauth login` saves its profile here, not in ~/.databrickscfg
+    config.write_text("")
     env.update(
+        DATABRICKS_CONFIG_FILE=str(config),
         PYTHONPATH=os.pathsep.join([str(STORE_TESTS), env.get("PYTHONPATH", "")]),
         # The test keyring is a healthy file: on a loaded machine its calls may take seconds, and the
         # default 3 s bound would swap it for the memory fallback (a test of the bound sets its own).
@@ -23,6 +26,9 @@ def u2m_env(tmp_path: Path) -> dict[str, str]:
         PYTHON_KEYRING_BACKEND="keyrings_for_tests.FileKeyring",
         BRICKAUTH_TEST_KEYRING_FILE=str(tmp_path / "keyring.json"),
         BRICKAUTH_STATE_DIR=str(tmp_path / "state"),
+        # a loaded machine (2 cores, several suites) can take more than the default 3 s to find the
+        # keyring backend; a process that falls back to memory would sign in again
+        BRICKAUTH_KEYRING_TIMEOUT="60",
         BRICKAUTH_TEST_BROWSER_OUT=str(tmp_path / "browser"),
         BRICKAUTH_BROWSER=f"{sys.executable} {HERE / 'drive_browser.py'} %s",
     )

@@ -12,6 +12,7 @@ then-sign-in sequence, the re-sign-in policy, and the terminal side of a browser
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import sys
@@ -209,6 +210,7 @@ class U2MSource(ABC):
         self.opener = opener
         self.sleep = sleep
         self.terminal = Terminal(out, stdin)
+        self.logout_note = ""
         authority, client_id, scopes = self.configure()
         self.key = StoreKey(authority, client_id, scopes, settings.login_hint or "", flow=self.flow)
         self.store = store if store is not None else open_store(
@@ -269,20 +271,29 @@ class U2MSource(ABC):
         who = self.key.account or "default account"
         return f"{self.flow} {who} at {self.target()} (client {self.key.client_id})"
 
+    @property
+    def fetch_deadline(self) -> float:
+        """Seconds a caller of the lifecycle waits for a token from this source (``RefreshingToken``):
+        an interactive run may sign in (the lock wait plus ``login_timeout``), a non-interactive one
+        only waits for the cross-process lock and one refresh."""
+        if self.interactive()[0]:
+            return self.login_timeout + 60.0 + 2 * self.settings.timeout
+        return REFRESH_LOCK_TIMEOUT + 2 * self.settings.timeout
+
     def interactive(self) -> tuple[bool, str]:
         return is_interactive(self.settings.interactive)
 
     def fetch(self) -> AccessToken:
-        token = self._fresh_from(self.store.load(self.key))
+        token = self._fresh_from(self.load())
         if token is not None:
             return token
         interactive, why = self.interactive()
-        doc = self.store.load(self.key)
+        doc = self.load()
         if not interactive and (doc is None or not self._has_refresh_token(doc)):
             raise self._login_required(f"no saved sign-in was found in {self.store.name}", why)
         timeout = self.login_timeout + 60.0 if interactive else REFRESH_LOCK_TIMEOUT
         with self.store.lock(self.key, timeout=timeout):
-            doc = self.store.load(self.key)  # another process may have refreshed or signed in
+            doc = self.load()  # another process may have refreshed or signed in
             token = self._fresh_from(doc)
             if token is not None:
                 return token
@@ -316,10 +327,10 @@ class U2MSource(ABC):
             return result
 
     def logout(self) -> bool:
-        with self.store.lock(self.key, timeout=REFRESH_LOCK_TIMEOUT):
-            present = self.store.load(self.key) is not None
-            self.store.delete(self.key)
-            return present
+        """Forget the saved sign-in and revoke its refresh token where the IdP offers revocation;
+        ``self.logout_note`` says what happened to the refresh token."""
+        present, self.logout_note = _forget(self.store, self.key, self.http)
+        return present
 
     def sign_in(self) -> SignInResult:
         self.terminal.say(f"brickauth: signing in with the OAuth app {self.app.client_id} ({self.app.why}).")
@@ -391,6 +402,35 @@ class U2MSource(ABC):
             raise page_error_to_login_error(page, provider=self.provider_label, client_id=self.key.client_id,
                                             tenant=getattr(self, "tenant", None), url=url)
 
+    def invalidate(self) -> None:
+        """The workspace refused the saved access token (401): make it unusable in the store (the
+        refresh token stays), so every process's next fetch refreshes instead of reusing it."""
+        with self.store.lock(self.key, timeout=REFRESH_LOCK_TIMEOUT):
+            doc = self.load()
+            if doc is None:
+                return
+            doc = dict(doc, expires_at=0.0)
+            if isinstance(doc.get("msal_cache"), str):
+                cache = json.loads(doc["msal_cache"])
+                cache["AccessToken"] = {}
+                doc["msal_cache"] = json.dumps(cache)
+            self.store.save(self.key, doc)
+        log.info("The workspace refused the saved access token for %s; the next use refreshes it.",
+                 self.target())
+
+    def load(self) -> Document | None:
+        """The saved sign-in; a corrupt one is deleted with a warning and treated as signed out."""
+        doc = self.store.load(self.key)
+        if doc is None:
+            return None
+        problem = document_problem(self.flow, doc)
+        if problem is None:
+            return doc
+        log.warning("Dropped a corrupt saved sign-in for %s (field %s) from %s; sign in again.",
+                    self.describe(), problem, self.store.name)
+        self.store.delete(self.key)
+        return None
+
     def _fresh_from(self, doc: Document | None) -> AccessToken | None:
         if doc is None:
             return None
@@ -415,6 +455,109 @@ class U2MSource(ABC):
             fix=f"run `{self.login_command()}` in a terminal, then run this again.",
             code="BA602",
         )
+
+
+def forget_session(store: TokenStore, key: StoreKey, http: HttpClient | None = None) -> str:
+    """``brickauth logout`` of one saved session by its store key: delete it, revoke its refresh token
+    where the identity provider offers revocation. Returns a note for the user (leading space)."""
+    return _forget(store, key, http)[1]
+
+
+def _forget(store: TokenStore, key: StoreKey, http: HttpClient | None) -> tuple[bool, str]:
+    with store.lock(key, timeout=REFRESH_LOCK_TIMEOUT):
+        try:
+            doc = store.load(key)
+        finally:
+            store.delete(key)  # even when the entry was corrupt
+    if doc is None:
+        return False, ""
+    return True, revoke_refresh_token(key, doc, http or HttpClient(timeout=10.0))
+
+
+def revoke_refresh_token(key: StoreKey, doc: Document, http: HttpClient) -> str:
+    """RFC 7009 revocation of the session's refresh token, best effort and bounded by ``http``'s
+    timeout. Databricks OIDC: at the ``revocation_endpoint`` of the workspace's metadata, if it has
+    one. Entra ID offers no revocation endpoint to public clients: said so."""
+    refresh_token = doc.get("refresh_token")
+    if key.flow == "azure-u2m":
+        return (" Entra ID offers apps no way to revoke a refresh token: the copy deleted here stays valid "
+                "at Entra until it expires or an admin revokes your sessions.")
+    if not isinstance(refresh_token, str) or not refresh_token:
+        return ""
+    from brickauth.oauth.metadata import discover
+
+    stays = "stays valid until it expires"
+    try:
+        meta = discover(f"{key.authority.rstrip('/')}/oidc", http=http)
+        if not meta.revocation_endpoint:
+            return f" {key.authority} offers no token revocation: the refresh token {stays}."
+        form = {"token": refresh_token, "token_type_hint": "refresh_token", "client_id": key.client_id}
+        response = http.post(meta.revocation_endpoint, data=form)
+        status = response.status_code
+        response.close()
+    except BrickauthError as err:
+        return f" Revoking the refresh token at {key.authority} failed ({err.code}): it {stays}."
+    if status != 200:
+        return f" {key.authority} refused to revoke the refresh token (HTTP {status})."
+    return f" The refresh token was revoked at {key.authority}."
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
+
+
+def _text_or_none(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and bool(value))
+
+
+def document_problem(flow: str | None, doc: Any) -> str | None:
+    """What is wrong with a saved sign-in (a field of the wrong type, an access token that is not a
+    non-empty string, an msal cache that does not parse), or None. Names fields, never values."""
+    if not isinstance(doc, dict):
+        return "not a JSON object"
+    if doc.get("flow") not in (None, flow):
+        return "flow"
+    for name in ("account", "token_type", "home_account_id"):
+        if name in doc and not _text_or_none(doc[name]):
+            return name
+    for name in ("expires_at", "obtained_at"):
+        if name in doc and doc[name] is not None and not _number(doc[name]):
+            return name
+    if flow == "azure-u2m":
+        return _msal_cache_problem(doc.get("msal_cache"))
+    if not isinstance(doc.get("access_token"), str) or not doc["access_token"].strip():
+        return "access_token"
+    if not _number(doc.get("expires_at")):
+        return "expires_at"
+    if not _text_or_none(doc.get("refresh_token")):
+        return "refresh_token"
+    return None
+
+
+def _msal_cache_problem(text: Any) -> str | None:
+    if not isinstance(text, str):
+        return "msal_cache"
+    try:
+        cache = json.loads(text)
+    except ValueError:
+        return "msal_cache (not JSON)"
+    if not isinstance(cache, dict):
+        return "msal_cache"
+    for section in ("AccessToken", "RefreshToken", "Account", "IdToken", "AppMetadata"):
+        entries = cache.get(section, {})
+        if not isinstance(entries, dict) or not all(isinstance(e, dict) for e in entries.values()):
+            return f"msal_cache {section}"
+    for entry in cache.get("AccessToken", {}).values():
+        if not isinstance(entry.get("secret"), str) or not entry["secret"].strip():
+            return "msal_cache AccessToken secret"
+        try:
+            float(entry.get("expires_on"))
+        except (TypeError, ValueError):
+            return "msal_cache AccessToken expires_on"
+    for entry in cache.get("RefreshToken", {}).values():
+        if not isinstance(entry.get("secret"), str) or not entry["secret"].strip():
+            return "msal_cache RefreshToken secret"
+    return None
 
 
 def _without_refresh_token(token: AccessToken) -> AccessToken:
