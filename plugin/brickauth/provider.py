@@ -71,9 +71,36 @@ class CredentialsProvider:
     def token(self) -> AccessToken:
         return self._token.get()
 
+    def invalidate(self) -> None:
+        """The workspace refused the token we believed valid (HTTP 401): forget it here and in the
+        token store (U2M keeps its refresh token), so the next connection or request gets a new one.
+        ``is_unauthorized(exc)`` tells such a refusal from other errors (issue 10)."""
+        self._token.invalidate()
+        forget = getattr(self.source, "invalidate", None)
+        if callable(forget):
+            forget()
+
     def __repr__(self) -> str:
         s = self._settings
         return f"CredentialsProvider(auth_type={s.auth_type!r}, host={str(s.host) if s.host else None!r})"
+
+
+def is_unauthorized(error: BaseException | None) -> bool:
+    """An error (or its cause) that is the workspace answering 401 to our token: the SQL connector's
+    ``RequestError`` (``context['http-code']``), databricks-sdk's ``Unauthenticated``, requests' 401."""
+    seen = 0
+    while error is not None and seen < 8:
+        seen += 1
+        context = getattr(error, "context", None)
+        if isinstance(context, dict) and context.get("http-code") == 401:
+            return True
+        response = getattr(error, "response", None)
+        if getattr(response, "status_code", None) == 401 or type(error).__name__ == "Unauthenticated":
+            return True
+        if "401 - UNAUTHORIZED" in str(error) or "HTTP 401" in str(error):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
 
 
 def load_source_class(auth_type: str) -> Any:

@@ -664,6 +664,14 @@ class Sandbox:
     def start_warehouse(self, warehouse_id: str | None = None) -> None:
         self.set_warehouse_state("RUNNING", warehouse_id, auto_start=True)
 
+    def reject_access_token(self, token: str) -> None:
+        """The workspace answers this (unexpired) access token with 401 from now on, as after a
+        revocation: clients must get a new one."""
+        import hashlib
+
+        with self._lock:
+            self.workspace.rejected_tokens.add(hashlib.sha256(token.encode()).hexdigest())
+
     def set_token_lifetime(self, seconds: float) -> None:
         """Access token lifetime of both identity providers (down to a few seconds)."""
         self.lifetimes.access_token_seconds = seconds

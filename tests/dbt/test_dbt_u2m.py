@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from dbt_harness import DbtRunner, assert_no_secret, assert_ok, dbt_env
+from dbt_harness import DbtRunner, assert_no_secret, assert_ok, dbt_env, write_profile
 
 from brickauth_sandbox.core import Sandbox
 from brickauth_sandbox.entra.model import AZURE_DATABRICKS_RESOURCE_ID
@@ -66,6 +66,7 @@ def user_env(sb: Sandbox, tmp: Path, flow: str) -> dict[str, str | None]:
         PYTHON_KEYRING_BACKEND="keyrings_for_tests.FileKeyring",
         BRICKAUTH_TEST_KEYRING_FILE=str(tmp / "keyring.json"),
         BRICKAUTH_STATE_DIR=str(tmp / "state"),
+        BRICKAUTH_KEYRING_TIMEOUT="60",  # a loaded machine may take over 3 s to find the backend
         BRICKAUTH_TEST_BROWSER_OUT=str(tmp / "browser"),
         BRICKAUTH_BROWSER=f"{sys.executable} {DRIVER} %s",
         BRICKAUTH_TEST_BROWSER_USER=env["BRICKAUTH_SANDBOX_USER"],
@@ -141,3 +142,30 @@ def test_u2m_without_a_session_fails_at_once_naming_the_login_command(sandbox: S
     assert result.returncode != 0
     assert "brickauth login" in result.everything and "[BA6" in result.everything, result.summary()
     assert sandbox.request_log.count(service="workspace", path="/oidc/v1/authorize") == 0
+
+
+def test_profile_key_and_a_refused_token_gets_a_new_one(
+    browser_ready: None, sandbox: Sandbox, dbt: DbtRunner, tmp_path: Path
+) -> None:
+    """Issue 10: `profile:` names the ~/.databrickscfg profile `brickauth login` saved (no host or auth
+    type in profiles.yml); a token the workspace refuses with 401 is replaced on the next connection."""
+    port = free_port()
+    sandbox.workspace.oauth_apps["databricks-cli"].redirect_urls.append(f"http://localhost:{port}")
+    env = user_env(sandbox, tmp_path, "databricks-u2m")
+    signed_in = login(dbt, env, "--auth-type", "databricks-u2m", "--redirect-port", str(port),
+                      "--profile", "sbx")
+    assert signed_in.returncode == 0, signed_in.stdout + signed_in.stderr
+    assert "Profile [sbx] saved in" in signed_in.stdout
+    quiet = {**env, "DATABRICKS_HOST": None, "DATABRICKS_HTTP_PATH": None, "BRICKAUTH_INTERACTIVE": "0"}
+    token = subprocess.run([sys.executable, "-m", "brickauth.cli.main", "token", "--profile", "sbx"],
+                           env=dbt_env(quiet, home=dbt.home), capture_output=True, text=True, timeout=120,
+                           check=False)  # fmt: skip
+    assert token.returncode == 0, token.stderr
+    sandbox.reject_access_token(token.stdout.strip())  # revoked at the workspace, still unexpired
+    profiles = write_profile(tmp_path / "profiles", {
+        "type": "brickauth", "profile": "sbx", "http_path": sandbox.http_path, "catalog": "main",
+        "schema": dbt.schema, "threads": 1})  # fmt: skip
+    debug = dbt("debug", profile=profiles, env=quiet, global_flags=("--debug",))
+    assert_ok(debug, "All checks passed!")
+    assert "the workspace refused the token (HTTP 401)" in debug.everything
+    assert sandbox.request_log.count(service="workspace", grant_type="refresh_token", status=200) == 1
