@@ -168,7 +168,7 @@ class AzureU2MSource(U2MSource):
         return self._result(app, result)
 
     def browser_sign_in(self) -> SignInResult:
-        app = self._msal(self.store.load(self.key))
+        app = self._msal(self.load())
         flows: dict[str, Any] = {}
 
         def build(redirect_uri: str) -> tuple[str, str]:
@@ -196,7 +196,7 @@ class AzureU2MSource(U2MSource):
 
     def headless_sign_in(self) -> SignInResult:
         """Device code: print the page and code, then poll (one msal call per poll, our own waits)."""
-        app = self._msal(self.store.load(self.key))
+        app = self._msal(self.load())
         flow = app.initiate_device_flow(scopes=list(self.scopes))
         if "user_code" not in flow:
             err: BrickauthError = self._error(flow)
