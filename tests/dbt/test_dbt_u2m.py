@@ -66,7 +66,6 @@ def user_env(sb: Sandbox, tmp: Path, flow: str) -> dict[str, str | None]:
         PYTHON_KEYRING_BACKEND="keyrings_for_tests.FileKeyring",
         BRICKAUTH_TEST_KEYRING_FILE=str(tmp / "keyring.json"),
         BRICKAUTH_STATE_DIR=str(tmp / "state"),
-        BRICKAUTH_KEYRING_TIMEOUT="60",  # a loaded machine may take over 3 s to find the backend
         BRICKAUTH_TEST_BROWSER_OUT=str(tmp / "browser"),
         BRICKAUTH_BROWSER=f"{sys.executable} {DRIVER} %s",
         BRICKAUTH_TEST_BROWSER_USER=env["BRICKAUTH_SANDBOX_USER"],

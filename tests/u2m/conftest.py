@@ -26,9 +26,6 @@ def u2m_env(tmp_path: Path) -> dict[str, str]:
         PYTHON_KEYRING_BACKEND="keyrings_for_tests.FileKeyring",
         BRICKAUTH_TEST_KEYRING_FILE=str(tmp_path / "keyring.json"),
         BRICKAUTH_STATE_DIR=str(tmp_path / "state"),
-        # a loaded machine (2 cores, several suites) can take more than the default 3 s to find the
-        # keyring backend; a process that falls back to memory would sign in again
-        BRICKAUTH_KEYRING_TIMEOUT="60",
         BRICKAUTH_TEST_BROWSER_OUT=str(tmp_path / "browser"),
         BRICKAUTH_BROWSER=f"{sys.executable} {HERE / 'drive_browser.py'} %s",
     )

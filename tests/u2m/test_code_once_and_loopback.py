@@ -13,10 +13,10 @@ import pytest
 from keyrings_for_tests import FileKeyring
 from u2m_harness import HERE, PasteAfterSignIn, brickauth, browser_pages, free_port, landing_text, user_env
 
+from brickauth.config import resolve_settings
 from brickauth.errors import NetworkError
 from brickauth.flows.databricks_u2m import DatabricksU2MSource
 from brickauth.oauth.loopback import LoopbackServer
-from brickauth.settings import resolve_settings
 from brickauth.store.keyring_store import KeyringStore
 from brickauth_sandbox.core import Sandbox
 from brickauth_sandbox.faults import TOKEN_PATHS

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from brickauth.config import resolve_settings
 from brickauth.errors import ConfigurationError
-from brickauth.settings import resolve_settings
 
 HOST = "https://adb-1234567890123456.7.azuredatabricks.net"
 

@@ -17,12 +17,12 @@ from typing import Any
 import pytest
 from u2m_harness import brickauth
 
+from brickauth.config import resolve_settings
 from brickauth.errors import LoginRequiredError, NetworkError
 from brickauth.flows.azure_u2m import AzureU2MSource
 from brickauth.flows.databricks_u2m import DatabricksU2MSource
 from brickauth.lifecycle import RefreshingToken, RefreshPolicy
 from brickauth.oauth.u2m import U2MSource
-from brickauth.settings import resolve_settings
 from brickauth.store.file import FileStore
 from brickauth.store.keys import StoreKey
 from brickauth.store.memory import MemoryStore

@@ -17,9 +17,9 @@ from keyrings_for_tests import FileKeyring
 from u2m_harness import PasteAfterSignIn, user_env
 
 import brickauth
+from brickauth.config import resolve_settings
 from brickauth.flows.databricks_u2m import DatabricksU2MSource
 from brickauth.provider import is_unauthorized
-from brickauth.settings import resolve_settings
 from brickauth.store.keyring_store import KeyringStore
 from brickauth_sandbox.core import Sandbox
 
