@@ -69,7 +69,8 @@ def test_block_runs_against_the_sandbox(
         sys.executable, "-c", body]  # fmt: skip
     done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=500,
                           check=False)  # fmt: skip
-    assert done.returncode == 0, (done.stdout[-2000:], done.stderr[-3000:])
+    failed = [line for line in done.stdout.splitlines() if "fail" in line.lower()]
+    assert done.returncode == 0, (failed, done.stdout[-1500:], done.stderr[-3000:])
     assert "Traceback" not in done.stderr, done.stderr[-3000:]
 
 
