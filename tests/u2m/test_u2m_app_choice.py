@@ -14,7 +14,8 @@ from u2m_harness import brickauth, browser_pages, free_port
 from brickauth.config import resolve_settings
 from brickauth.errors import ConfigurationError
 from brickauth.flows.azure_u2m import AZURE_CLI_CLIENT_ID
-from brickauth.oauth.u2m import choose_app, default_app
+from brickauth.flows.u2m_apps import default_app
+from brickauth.oauth.u2m_apps import choose_app
 from brickauth_sandbox.core import Sandbox
 
 HOST = "https://adb-1234567890123456.7.azuredatabricks.net"

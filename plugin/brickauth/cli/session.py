@@ -212,7 +212,7 @@ _TARGET_ARGS = ("host", "profile", "auth_type", "client_id", "tenant_id", "login
 def _logout_the_only_session() -> int:
     """``brickauth logout`` with no flags: the one saved sign-in, if there is exactly one."""
     from brickauth.errors import ConfigurationError
-    from brickauth.oauth.u2m import forget_session
+    from brickauth.oauth.u2m_logout import forget_session
     from brickauth.store import open_store
 
     store = open_store()
@@ -243,7 +243,7 @@ def _describe_key(key: Any, account: str | None = None) -> str:
 
 def status_rows() -> tuple[str, list[dict[str, Any]]]:
     """The token store's name and one row per saved sign-in; never a token."""
-    from brickauth.oauth.u2m import document_problem
+    from brickauth.oauth.u2m_documents import document_problem
     from brickauth.store import open_store
 
     store = open_store()

@@ -28,7 +28,8 @@ from brickauth.durations import format_duration
 from brickauth.entra import AZURE_DATABRICKS_USER_SCOPE
 from brickauth.errors import BrickauthError, IdentityProviderError, LoginError
 from brickauth.oauth.loopback import Callback
-from brickauth.oauth.u2m import SignInResult, U2MSource, choose_app, login_error_from_redirect
+from brickauth.oauth.u2m import SignInResult, U2MSource, login_error_from_redirect
+from brickauth.oauth.u2m_apps import choose_app
 from brickauth.store import Document
 from brickauth.token import AccessToken, expires_at_for
 

@@ -19,7 +19,8 @@ from brickauth.oauth.client import OAuthClient, TokenResponse
 from brickauth.oauth.loopback import Callback
 from brickauth.oauth.metadata import databricks_workspace_metadata
 from brickauth.oauth.pkce import PKCEPair, new_state
-from brickauth.oauth.u2m import SignInResult, U2MSource, choose_app, login_error_from_redirect
+from brickauth.oauth.u2m import SignInResult, U2MSource, login_error_from_redirect
+from brickauth.oauth.u2m_apps import choose_app
 from brickauth.secret import Secret
 from brickauth.store import Document
 from brickauth.token import AccessToken

@@ -35,7 +35,9 @@ from brickauth.errors import (
 from brickauth.http import HttpClient
 from brickauth.oauth import landing
 from brickauth.oauth.loopback import Callback, LoopbackServer
-from brickauth.secret import Secret
+from brickauth.oauth.u2m_apps import AppChoice
+from brickauth.oauth.u2m_documents import document_problem
+from brickauth.oauth.u2m_logout import forget
 from brickauth.store import Document, StoreKey, TokenStore, open_store
 from brickauth.token import AccessToken
 
@@ -48,73 +50,6 @@ DEFAULT_CLOCK: Clock = SYSTEM_CLOCK
 RESIGN_IN_CODES = frozenset({700082, 50173, 700084, 70043, 700081, 50076, 50078, 50079, 65001})
 RESIGN_IN_ERRORS = frozenset({"invalid_grant", "interaction_required", "login_required", "consent_required"})
 REFRESH_LOCK_TIMEOUT = 90.0
-
-
-@dataclass(frozen=True)
-class AppChoice:
-    """The OAuth app (client id) a person signs in with, and why that one (shown at sign-in)."""
-
-    client_id: str
-    why: str
-    chosen: bool  # True: the user named this app; False: the published default
-    client_secret: Secret | None = field(default=None, repr=False)  # a confidential app's, if given
-
-
-_U2M_ENV = {"azure-u2m": "BRICKAUTH_AZURE_U2M_CLIENT_ID",
-            "databricks-u2m": "BRICKAUTH_DATABRICKS_U2M_CLIENT_ID"}
-
-
-def _source_label(source: str) -> str:
-    if source.startswith("env:"):
-        return source[4:]
-    if source.startswith("profile:"):
-        return f"profile key {source.rsplit(':', 1)[-1]} in {source[8:].rsplit(':', 1)[0]}"
-    return "client_id=" if source == "explicit" else source
-
-
-def choose_app(settings: Settings, flow: str, default_id: str, default_label: str) -> AppChoice:
-    """Which app a user sign-in uses. ``AZURE_CLIENT_ID``/``DATABRICKS_CLIENT_ID`` in the environment
-    (or an M2M profile's ``client_id``) usually name a service principal: they are never used here.
-    In order: ``u2m_client_id`` (``BRICKAUTH_{AZURE,DATABRICKS}_U2M_CLIENT_ID``,
-    ``BRICKAUTH_U2M_CLIENT_ID``, profile key ``u2m_client_id``), an explicit ``client_id=`` /
-    ``--client-id`` (or the ``client_id`` of a profile whose ``auth_type`` is this flow), else the
-    published default app. A client secret goes with the app only when given the same way (explicit,
-    or in that profile), never from the M2M environment."""
-    u2m_source = settings.source_of("u2m_client_id")
-    if settings.u2m_client_id and u2m_source:
-        return AppChoice(settings.u2m_client_id, f"set by {_source_label(u2m_source)}", True,
-                         _secret_given_with(settings, u2m_source))
-    source = settings.source_of("client_id") or ""
-    auth_source = settings.source_of("auth_type") or ""
-    same_profile = source.startswith("profile:") and auth_source.rsplit(":", 1)[0] == source.rsplit(":", 1)[0]
-    if settings.client_id and (source == "explicit" or same_profile):
-        return AppChoice(settings.client_id, f"set by {_source_label(source)}", True,
-                         _secret_given_with(settings, source))
-    why = f"the default: {default_label}"
-    if settings.client_id and source:
-        why += (f"; {_source_label(source)} ({settings.client_id}) is not used for a person's sign-in "
-                f"(it names the service principal app of M2M): to sign in with that app, set "
-                f"{_U2M_ENV.get(flow, 'BRICKAUTH_U2M_CLIENT_ID')} or pass --client-id")
-    return AppChoice(default_id, why, False)
-
-
-def default_app(settings: Settings) -> AppChoice:
-    """``choose_app`` for ``settings.auth_type`` (azure-u2m or databricks-u2m), without building a source."""
-    if settings.auth_type == "azure-u2m":
-        from brickauth.flows import azure_u2m as flow
-    else:
-        from brickauth.flows import databricks_u2m as flow  # type: ignore[no-redef]
-    return choose_app(settings, settings.auth_type, flow.DEFAULT_APP_ID, flow.DEFAULT_APP_LABEL)
-
-
-def _secret_given_with(settings: Settings, client_source: str) -> Secret | None:
-    source = settings.source_of("client_secret") or ""
-    if settings.client_secret is None or not source:
-        return None
-    if source == "explicit" or (source.startswith("profile:") and client_source.startswith("profile:")
-                                and source.rsplit(":", 1)[0] == client_source.rsplit(":", 1)[0]):
-        return settings.client_secret
-    return None
 
 
 def is_fresh(expires_at: float, obtained_at: float, now: float) -> bool:
@@ -329,7 +264,7 @@ class U2MSource(ABC):
     def logout(self) -> bool:
         """Forget the saved sign-in and revoke its refresh token where the IdP offers revocation;
         ``self.logout_note`` says what happened to the refresh token."""
-        present, self.logout_note = _forget(self.store, self.key, self.http)
+        present, self.logout_note = forget(self.store, self.key, self.http, lock_timeout=REFRESH_LOCK_TIMEOUT)
         return present
 
     def sign_in(self) -> SignInResult:
@@ -455,109 +390,6 @@ class U2MSource(ABC):
             fix=f"run `{self.login_command()}` in a terminal, then run this again.",
             code="BA602",
         )
-
-
-def forget_session(store: TokenStore, key: StoreKey, http: HttpClient | None = None) -> str:
-    """``brickauth logout`` of one saved session by its store key: delete it, revoke its refresh token
-    where the identity provider offers revocation. Returns a note for the user (leading space)."""
-    return _forget(store, key, http)[1]
-
-
-def _forget(store: TokenStore, key: StoreKey, http: HttpClient | None) -> tuple[bool, str]:
-    with store.lock(key, timeout=REFRESH_LOCK_TIMEOUT):
-        try:
-            doc = store.load(key)
-        finally:
-            store.delete(key)  # even when the entry was corrupt
-    if doc is None:
-        return False, ""
-    return True, revoke_refresh_token(key, doc, http or HttpClient(timeout=10.0))
-
-
-def revoke_refresh_token(key: StoreKey, doc: Document, http: HttpClient) -> str:
-    """RFC 7009 revocation of the session's refresh token, best effort and bounded by ``http``'s
-    timeout. Databricks OIDC: at the ``revocation_endpoint`` of the workspace's metadata, if it has
-    one. Entra ID offers no revocation endpoint to public clients: said so."""
-    refresh_token = doc.get("refresh_token")
-    if key.flow == "azure-u2m":
-        return (" Entra ID offers apps no way to revoke a refresh token: the copy deleted here stays valid "
-                "at Entra until it expires or an admin revokes your sessions.")
-    if not isinstance(refresh_token, str) or not refresh_token:
-        return ""
-    from brickauth.oauth.metadata import discover
-
-    stays = "stays valid until it expires"
-    try:
-        meta = discover(f"{key.authority.rstrip('/')}/oidc", http=http)
-        if not meta.revocation_endpoint:
-            return f" {key.authority} offers no token revocation: the refresh token {stays}."
-        form = {"token": refresh_token, "token_type_hint": "refresh_token", "client_id": key.client_id}
-        response = http.post(meta.revocation_endpoint, data=form)
-        status = response.status_code
-        response.close()
-    except BrickauthError as err:
-        return f" Revoking the refresh token at {key.authority} failed ({err.code}): it {stays}."
-    if status != 200:
-        return f" {key.authority} refused to revoke the refresh token (HTTP {status})."
-    return f" The refresh token was revoked at {key.authority}."
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
-
-
-def _text_or_none(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and bool(value))
-
-
-def document_problem(flow: str | None, doc: Any) -> str | None:
-    """What is wrong with a saved sign-in (a field of the wrong type, an access token that is not a
-    non-empty string, an msal cache that does not parse), or None. Names fields, never values."""
-    if not isinstance(doc, dict):
-        return "not a JSON object"
-    if doc.get("flow") not in (None, flow):
-        return "flow"
-    for name in ("account", "token_type", "home_account_id"):
-        if name in doc and not _text_or_none(doc[name]):
-            return name
-    for name in ("expires_at", "obtained_at"):
-        if name in doc and doc[name] is not None and not _number(doc[name]):
-            return name
-    if flow == "azure-u2m":
-        return _msal_cache_problem(doc.get("msal_cache"))
-    if not isinstance(doc.get("access_token"), str) or not doc["access_token"].strip():
-        return "access_token"
-    if not _number(doc.get("expires_at")):
-        return "expires_at"
-    if not _text_or_none(doc.get("refresh_token")):
-        return "refresh_token"
-    return None
-
-
-def _msal_cache_problem(text: Any) -> str | None:
-    if not isinstance(text, str):
-        return "msal_cache"
-    try:
-        cache = json.loads(text)
-    except ValueError:
-        return "msal_cache (not JSON)"
-    if not isinstance(cache, dict):
-        return "msal_cache"
-    for section in ("AccessToken", "RefreshToken", "Account", "IdToken", "AppMetadata"):
-        entries = cache.get(section, {})
-        if not isinstance(entries, dict) or not all(isinstance(e, dict) for e in entries.values()):
-            return f"msal_cache {section}"
-    for entry in cache.get("AccessToken", {}).values():
-        if not isinstance(entry.get("secret"), str) or not entry["secret"].strip():
-            return "msal_cache AccessToken secret"
-        try:
-            float(entry.get("expires_on"))
-        except (TypeError, ValueError):
-            return "msal_cache AccessToken expires_on"
-    for entry in cache.get("RefreshToken", {}).values():
-        if not isinstance(entry.get("secret"), str) or not entry["secret"].strip():
-            return "msal_cache RefreshToken secret"
-    return None
 
 
 def _without_refresh_token(token: AccessToken) -> AccessToken:
