@@ -114,6 +114,8 @@ class HttpClient:
                 raise _tls_error(where, exc) from None
             except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
                 kind = "timed out" if isinstance(exc, requests.exceptions.Timeout) else "failed to connect"
+                if _one_shot(data) and not _never_sent(exc):
+                    raise _code_maybe_used(where, exc) from None
                 delay = self._delay(policy, attempt, started, None)
                 if delay is None:
                     raise _network_error(method, where, kind, attempt, exc) from None
@@ -123,7 +125,7 @@ class HttpClient:
                 continue
             log.debug("%s %s -> %d in %.3f s (try %d)", method, where, response.status_code,
                       time.monotonic() - t0, attempt)  # fmt: skip
-            if response.status_code in RETRY_STATUSES:
+            if response.status_code in RETRY_STATUSES and not _one_shot(data):
                 delay = self._delay(policy, attempt, started, response.headers.get("Retry-After"))
                 if delay is not None:
                     response.close()
@@ -171,6 +173,32 @@ def post_form(
     """POST ``application/x-www-form-urlencoded`` with retries; returns the final response."""
     return client.request(
         "POST", url, data=dict(data), auth=auth, retry=retry, headers={"Accept": "application/json"}
+    )
+
+
+def _one_shot(data: Any) -> bool:
+    """A request that must reach the server at most once: an authorization code redemption (issue 10;
+    RFC 6749 4.1.2: a code used twice makes the server revoke what it issued for it)."""
+    return isinstance(data, Mapping) and data.get("grant_type") == "authorization_code"
+
+
+def _never_sent(exc: Exception) -> bool:
+    """The request cannot have reached the server (no connection was made)."""
+    import requests
+
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    text = repr(exc)
+    return "NewConnectionError" in text or "Connection refused" in text or "NameResolutionError" in text
+
+
+def _code_maybe_used(where: str, exc: Exception) -> NetworkError:
+    return NetworkError(
+        f"The sign-in code was sent to {where}, but no answer came back ({type(exc).__name__}); a code "
+        "can be used only once, so brickauth does not send it again.",
+        fix="run `brickauth login` again; if this repeats, check the network path to the identity "
+        "provider (`brickauth doctor`) or raise BRICKAUTH_TIMEOUT.",
+        code="BA504",
     )
 
 

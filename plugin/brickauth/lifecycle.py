@@ -25,10 +25,12 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
 
+from brickauth.bounded import run_bounded
 from brickauth.clock import SYSTEM_CLOCK, Clock
 from brickauth.errors import BrickauthError, IdentityProviderError, NetworkError
 from brickauth.token import AccessToken, expires_at_for
@@ -71,6 +73,9 @@ class RefreshPolicy:
     backoff_initial: float = 2.0  # first retry after a failed background refresh
     backoff_max: float = 60.0
     mandatory_retry_after: float = 2.0  # after a tolerated transient failure in the mandatory window
+    # Issue 10 (firsthour): the most a caller of get() waits for a token, its own fetch or another
+    # thread's, in seconds; a source may set its own (``fetch_deadline``: U2M includes the sign-in).
+    wait_deadline: float = 120.0
 
 
 class _State(NamedTuple):
@@ -111,6 +116,7 @@ class RefreshingToken:
         self._attempts_done = 0  # fetches finished (guarded by _refresh_lock)
         self._last_failure: Exception | None = None
         self.fetch_count = 0  # acquisitions attempted (for tests and status)
+        self.deadline = float(getattr(source, "fetch_deadline", None) or self._policy.wait_deadline)
 
     # -- the hot path ------------------------------------------------------------------------
     def get(self) -> AccessToken:
@@ -136,29 +142,46 @@ class RefreshingToken:
     # -- refreshes ---------------------------------------------------------------------------
     def _blocking_refresh(self) -> AccessToken:
         attempts_seen = self._attempts_done
-        with self._refresh_lock:
-            failure = self._last_failure
-            if failure is not None and self._attempts_done != attempts_seen:
-                raise failure  # single flight: share the outcome of the attempt we waited for
-            state = self._state
-            now = self._clock.now()
-            if state is not None and now < state.mandatory_at:
-                return state.token  # another thread refreshed while we waited
-            usable = state is not None and now < state.usable_until
-            if state is not None and usable and self._clock.monotonic() < self._mandatory_hold_until:
-                return state.token  # a refresh failed transiently moments ago; don't hammer the IdP
-            try:
-                return self._fetch_and_store()
-            except Exception as exc:
-                if state is not None and usable and is_transient(exc):
-                    self._mandatory_hold_until = self._clock.monotonic() + self._policy.mandatory_retry_after
-                    log.warning(
-                        "token refresh failed, using the current token until it expires in %.0f s: %s",
-                        state.usable_until - now,
-                        _describe_error(exc),
-                    )
-                    return state.token
-                raise
+        arrived = time.monotonic()
+        if not self._refresh_lock.acquire(timeout=self.deadline):
+            raise self._deadline_error("waiting for the token request another thread started")
+        try:
+            return self._refresh_locked(attempts_seen, arrived)
+        finally:
+            self._refresh_lock.release()
+
+    def _deadline_error(self, what: str) -> NetworkError:
+        return NetworkError(
+            f"No token from {self.source.describe()} within {self.deadline:g} s ({what}): the identity "
+            "provider is not answering.",
+            fix="check the identity provider's status and the network path to it, then run again "
+            "(`brickauth doctor` tests each step).",
+            code="BA503",
+        )
+
+    def _refresh_locked(self, attempts_seen: int, arrived: float) -> AccessToken:
+        failure = self._last_failure
+        if failure is not None and self._attempts_done != attempts_seen:
+            raise failure  # single flight: share the outcome of the attempt we waited for
+        state = self._state
+        now = self._clock.now()
+        if state is not None and now < state.mandatory_at:
+            return state.token  # another thread refreshed while we waited
+        usable = state is not None and now < state.usable_until
+        if state is not None and usable and self._clock.monotonic() < self._mandatory_hold_until:
+            return state.token  # a refresh failed transiently moments ago; don't hammer the IdP
+        try:
+            return self._fetch_and_store(self.deadline - (time.monotonic() - arrived))
+        except Exception as exc:
+            if state is not None and usable and is_transient(exc):
+                self._mandatory_hold_until = self._clock.monotonic() + self._policy.mandatory_retry_after
+                log.warning(
+                    "token refresh failed, using the current token until it expires in %.0f s: %s",
+                    state.usable_until - now,
+                    _describe_error(exc),
+                )
+                return state.token
+            raise
 
     def _maybe_start_background(self) -> None:
         with self._flag_lock:
@@ -200,12 +223,17 @@ class RefreshingToken:
         base = min(cap, p.backoff_initial * (2 ** (failures - 1)))
         return float(base / 2 + self._jitter() * base / 2)
 
-    def _fetch_and_store(self) -> AccessToken:
-        """Called with ``_refresh_lock`` held."""
+    def _fetch_and_store(self, budget: float | None = None) -> AccessToken:
+        """Called with ``_refresh_lock`` held. The fetch runs bounded by ``budget`` seconds (default:
+        the deadline); a fetch that does not return in time is abandoned and raises BA503."""
         self.fetch_count += 1
         started = self._clock.now()
         try:
-            token = self.source.fetch()
+            limit = max(budget if budget is not None else self.deadline, 0.0)
+            returned = run_bounded(self.source.fetch, limit, name="brickauth-token-fetch")
+            if returned is None:
+                raise self._deadline_error("the token request did not return")
+            token = returned.get()
         except Exception as exc:
             self._last_failure = exc
             raise

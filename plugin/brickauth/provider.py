@@ -12,12 +12,14 @@ from __future__ import annotations
 import importlib
 import inspect
 import logging
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from brickauth import logging_utils
 from brickauth.clock import SYSTEM_CLOCK, Clock
 from brickauth.config import Settings, resolve_settings
+from brickauth.errors import ConfigurationError
 from brickauth.flows import FLOWS
 from brickauth.lifecycle import RefreshingToken, TokenSource
 from brickauth.token import AccessToken
@@ -66,14 +68,120 @@ class CredentialsProvider:
         return f"brickauth-{self._settings.auth_type}"
 
     def __call__(self, *args: Any, **kwargs: Any) -> HeaderFactory:
+        host = _client_host(args)
+        if host is not None:
+            _check_same_host(self._settings, host)
         return self._header_factory
 
     def token(self) -> AccessToken:
         return self._token.get()
 
+    def invalidate(self) -> None:
+        """The workspace refused the token we believed valid (HTTP 401): forget it here and in the
+        token store (U2M keeps its refresh token), so the next connection or request gets a new one.
+        ``is_unauthorized(exc)`` tells such a refusal from other errors (issue 10)."""
+        self._token.invalidate()
+        forget = getattr(self.source, "invalidate", None)
+        if callable(forget):
+            forget()
+
     def __repr__(self) -> str:
         s = self._settings
         return f"CredentialsProvider(auth_type={s.auth_type!r}, host={str(s.host) if s.host else None!r})"
+
+
+def _client_host(args: tuple[Any, ...]) -> str | None:
+    """The host a client hands the provider: databricks-sdk calls ``p(cfg)`` with its ``Config``."""
+    host = getattr(args[0], "host", None) if args else None
+    return host if isinstance(host, str) and host.strip() else None
+
+
+def _check_same_host(settings: Settings, client_host: str) -> None:
+    """A client configured for another workspace than brickauth's own host setting: refused, naming
+    both, never a silent sign-in at the wrong place (issue 10)."""
+    from brickauth.errors import ConfigurationError
+    from brickauth.hosts import WorkspaceHost
+
+    ours = settings.host
+    if ours is None:
+        return
+    theirs = WorkspaceHost.parse(client_host, authority_host=None)
+    if (theirs.hostname.lower(), theirs.port) != (ours.hostname.lower(), ours.port):
+        raise ConfigurationError(
+            f"The client is configured for {theirs.url}, but brickauth's host setting is {ours.url} "
+            f"({settings.source_of('host') or 'explicit'}).",
+            fix="use one workspace: pass the same host to both (or leave brickauth's unset, e.g. unset "
+            "DATABRICKS_HOST, and brickauth takes the client's).",
+            code="BA123",
+        )
+
+
+class _HostFromClient(CredentialsProvider):
+    """No host was configured: the client's own host decides it, as databricks-sdk hands it over in
+    ``p(cfg)``. Until then (e.g. the SQL connector's ``p()``) the missing-host error is raised."""
+
+    def __init__(self, explicit: dict[str, Any], env: dict[str, str] | None, clock: Clock,
+                 missing: BaseException) -> None:  # fmt: skip
+        self._explicit, self._env, self._clock, self._missing = explicit, env, clock, missing
+        self._bound: CredentialsProvider | None = None
+        self._bind_lock = threading.Lock()
+
+    def _provider(self, host: str | None = None) -> CredentialsProvider:
+        with self._bind_lock:
+            if self._bound is None:
+                if host is None:
+                    raise self._missing
+                self._bound = credentials_provider(host=host, env=self._env, clock=self._clock,
+                                                   **self._explicit)  # fmt: skip
+                log.info("brickauth: no host configured; using the client's host %s", host)
+            return self._bound
+
+    @property
+    def settings(self) -> Settings:
+        return self._provider().settings
+
+    @property
+    def source(self) -> TokenSource:
+        return self._provider().source
+
+    @property
+    def refreshing_token(self) -> RefreshingToken:
+        return self._provider().refreshing_token
+
+    def auth_type(self) -> str:
+        bound = self._bound
+        return bound.auth_type() if bound else f"brickauth-{self._explicit.get('auth_type', 'auto')}"
+
+    def __call__(self, *args: Any, **kwargs: Any) -> HeaderFactory:
+        return self._provider(_client_host(args))(*args, **kwargs)
+
+    def token(self) -> AccessToken:
+        return self._provider().token()
+
+    def invalidate(self) -> None:
+        if self._bound is not None:
+            self._bound.invalidate()
+
+    def __repr__(self) -> str:
+        return f"CredentialsProvider(auth_type={self.auth_type()[10:]!r}, host=<from the client>)"
+
+
+def is_unauthorized(error: BaseException | None) -> bool:
+    """An error (or its cause) that is the workspace answering 401 to our token: the SQL connector's
+    ``RequestError`` (``context['http-code']``), databricks-sdk's ``Unauthenticated``, requests' 401."""
+    seen = 0
+    while error is not None and seen < 8:
+        seen += 1
+        context = getattr(error, "context", None)
+        if isinstance(context, dict) and context.get("http-code") == 401:
+            return True
+        response = getattr(error, "response", None)
+        if getattr(response, "status_code", None) == 401 or type(error).__name__ == "Unauthenticated":
+            return True
+        if "401 - UNAUTHORIZED" in str(error) or "HTTP 401" in str(error):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
 
 
 def load_source_class(auth_type: str) -> Any:
@@ -113,7 +221,12 @@ def credentials_provider(
         explicit["host"] = host
     if auth_type and auth_type != "auto":
         explicit["auth_type"] = auth_type
-    resolved = resolve_settings(explicit, env)
+    try:
+        resolved = resolve_settings(explicit, env)
+    except ConfigurationError as err:
+        if err.code != "BA110" or "host" in explicit:
+            raise
+        return _HostFromClient(explicit, env, clock, err)
     logging_utils.register_secret(resolved.client_secret)
     logging_utils.register_secret(resolved.client_certificate_password)
     logging_utils.install()

@@ -38,6 +38,7 @@ ACTIONS = (
     "set_warehouse_state", "stop_warehouse", "start_warehouse", "set_token_lifetime", "set_lifetimes",
     "expire_client_secrets", "remove_entra_service_principal", "expire_databricks_secrets",
     "set_ip_access_list", "set_user_mfa", "revoke_admin_consent", "grant_uc", "revoke_uc",
+    "reject_access_token",
 )
 _LOG_FILTERS = ("service", "method", "path", "path_prefix", "path_contains")
 

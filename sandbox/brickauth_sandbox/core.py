@@ -479,6 +479,8 @@ class Sandbox:
             "BRICKAUTH_SANDBOX_USER": ids.user_upn,
             "BRICKAUTH_SANDBOX_PASSWORD": ids.user_password.reveal(),
             "BRICKAUTH_SANDBOX_PUBLIC_CLIENT_ID": ids.public_client_id,
+            # the app a person signs in with (azure-u2m); AZURE_CLIENT_ID above is the M2M app
+            "BRICKAUTH_AZURE_U2M_CLIENT_ID": ids.public_client_id,
         }
         if self.admin_url:
             env["BRICKAUTH_SANDBOX_ADMIN_URL"] = self.admin_url
@@ -661,6 +663,14 @@ class Sandbox:
 
     def start_warehouse(self, warehouse_id: str | None = None) -> None:
         self.set_warehouse_state("RUNNING", warehouse_id, auto_start=True)
+
+    def reject_access_token(self, token: str) -> None:
+        """The workspace answers this (unexpired) access token with 401 from now on, as after a
+        revocation: clients must get a new one."""
+        import hashlib
+
+        with self._lock:
+            self.workspace.rejected_tokens.add(hashlib.sha256(token.encode()).hexdigest())
 
     def set_token_lifetime(self, seconds: float) -> None:
         """Access token lifetime of both identity providers (down to a few seconds)."""

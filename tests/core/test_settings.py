@@ -364,7 +364,7 @@ def test_bad_input(
     with pytest.raises(ConfigurationError) as info:
         import brickauth
 
-        brickauth.credentials_provider(env=env, **explicit)
+        brickauth.credentials_provider(env=env, **explicit)()  # as the SQL connector calls it
     text = str(info.value)
     assert info.value.code == code, text
     assert "\n" not in text and text.startswith(f"[{code}] ") and " Fix: " in text
@@ -381,7 +381,7 @@ _RUNNER = textwrap.dedent(
     cases = json.load(open(sys.argv[1]))
     for name, explicit, env in cases:
         try:
-            brickauth.credentials_provider(env=env, **explicit)
+            brickauth.credentials_provider(env=env, **explicit)()  # as the SQL connector calls it
         except BrickauthError as err:  # anything else escapes with a traceback and fails the test
             print(json.dumps([name, str(err)]))
         else:

@@ -107,6 +107,14 @@ BAD_PROFILES = [
     pytest.param(base(client_secert=CANARY), "BA175", "`client_secret`", id="typo-key-suggests"),
     pytest.param(base(connection_parameters={"use_kernel": True}), "BA176", "use_kernel", id="use-kernel"),
     pytest.param(base(token_store="vault"), "BA163", "token_store", id="unknown-token-store"),
+    # issue 10: a missing http_path is one line (dbt-databricks alone fails later with a traceback)
+    pytest.param(base(http_path=None), "BA173", "Profile key `http_path` is missing", id="missing-http-path"),
+    pytest.param(base(http_path=""), "BA173", "Profile key `http_path` is missing", id="blank-http-path"),
+    # issue 10: a blank secret (an unset CI secret rendered by env_var) is BA101 for every flow
+    *[pytest.param(base(auth_type=flow, client_secret=""), "BA101", "is set but blank", id=f"blank-{flow}")
+      for flow in ("azure-m2m", "databricks-m2m", "azure-u2m", "databricks-u2m", "auto")],
+    pytest.param(base(client_certificate_password="", client_secret=None, client_certificate_path="/x.pem"),
+                 "BA101", "client_certificate_password is set but blank", id="blank-certificate-password"),
 ]
 
 
@@ -166,6 +174,15 @@ def test_non_brickauth_profiles_are_untouched(clean_env: None) -> None:
     manager = loaded.credentials._credentials_manager
     assert type(manager) is DatabricksCredentialManager
     assert manager.token == "dapi0"
+
+
+def test_dbt_cli_without_http_path_is_one_line_not_a_traceback(dbt: Any, tmp_path: Path) -> None:
+    profiles = write_profile(tmp_path / "no-path", base(http_path=None))
+    result = dbt("debug", profile=profiles)
+    assert result.returncode != 0
+    assert "[BA173] Profile key `http_path` is missing" in result.output, result.summary()
+    assert "Traceback" not in result.everything
+    assert CANARY not in result.everything
 
 
 def test_dbt_cli_shows_our_line_in_its_error_display(dbt: Any, tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from dbt_harness import DbtRunner, assert_no_secret, assert_ok, dbt_env
+from dbt_harness import DbtRunner, assert_no_secret, assert_ok, dbt_env, write_profile
 
 from brickauth_sandbox.core import Sandbox
 from brickauth_sandbox.entra.model import AZURE_DATABRICKS_RESOURCE_ID
@@ -57,7 +57,7 @@ def user_env(sb: Sandbox, tmp: Path, flow: str) -> dict[str, str | None]:
     out.update({name: None for name in ("AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "DATABRICKS_CLIENT_ID",
                                         "DATABRICKS_CLIENT_SECRET")})  # fmt: skip
     if flow == "azure-u2m":
-        out["AZURE_CLIENT_ID"] = env["BRICKAUTH_SANDBOX_PUBLIC_CLIENT_ID"]
+        out["BRICKAUTH_AZURE_U2M_CLIENT_ID"] = env["BRICKAUTH_AZURE_U2M_CLIENT_ID"]
     out.update(
         PYTHONPATH=os.pathsep.join([str(KEYRING_DIR), os.environ.get("PYTHONPATH", "")]),
         # The test keyring is a healthy file: on a loaded machine its calls may take seconds, and the
@@ -121,7 +121,7 @@ def test_azure_u2m_profile_runs_from_a_browser_primed_keyring(
     browser_ready: None, sandbox: Sandbox, dbt: DbtRunner, tmp_path: Path
 ) -> None:
     env = user_env(sandbox, tmp_path, "azure-u2m")
-    client_id = env["AZURE_CLIENT_ID"]
+    client_id = env["BRICKAUTH_AZURE_U2M_CLIENT_ID"]
     assert client_id is not None
     sandbox.tenant.admin_consent.pop((client_id, AZURE_DATABRICKS_RESOURCE_ID), None)  # the user consents
     signed_in = login(dbt, env, "--auth-type", "azure-u2m")
@@ -141,3 +141,30 @@ def test_u2m_without_a_session_fails_at_once_naming_the_login_command(sandbox: S
     assert result.returncode != 0
     assert "brickauth login" in result.everything and "[BA6" in result.everything, result.summary()
     assert sandbox.request_log.count(service="workspace", path="/oidc/v1/authorize") == 0
+
+
+def test_profile_key_and_a_refused_token_gets_a_new_one(
+    browser_ready: None, sandbox: Sandbox, dbt: DbtRunner, tmp_path: Path
+) -> None:
+    """Issue 10: `profile:` names the ~/.databrickscfg profile `brickauth login` saved (no host or auth
+    type in profiles.yml); a token the workspace refuses with 401 is replaced on the next connection."""
+    port = free_port()
+    sandbox.workspace.oauth_apps["databricks-cli"].redirect_urls.append(f"http://localhost:{port}")
+    env = user_env(sandbox, tmp_path, "databricks-u2m")
+    signed_in = login(dbt, env, "--auth-type", "databricks-u2m", "--redirect-port", str(port),
+                      "--profile", "sbx")
+    assert signed_in.returncode == 0, signed_in.stdout + signed_in.stderr
+    assert "Profile [sbx] saved in" in signed_in.stdout
+    quiet = {**env, "DATABRICKS_HOST": None, "DATABRICKS_HTTP_PATH": None, "BRICKAUTH_INTERACTIVE": "0"}
+    token = subprocess.run([sys.executable, "-m", "brickauth.cli.main", "token", "--profile", "sbx"],
+                           env=dbt_env(quiet, home=dbt.home), capture_output=True, text=True, timeout=120,
+                           check=False)  # fmt: skip
+    assert token.returncode == 0, token.stderr
+    sandbox.reject_access_token(token.stdout.strip())  # revoked at the workspace, still unexpired
+    profiles = write_profile(tmp_path / "profiles", {
+        "type": "brickauth", "profile": "sbx", "http_path": sandbox.http_path, "catalog": "main",
+        "schema": dbt.schema, "threads": 1})  # fmt: skip
+    debug = dbt("debug", profile=profiles, env=quiet, global_flags=("--debug",))
+    assert_ok(debug, "All checks passed!")
+    assert "the workspace refused the token (HTTP 401)" in debug.everything
+    assert sandbox.request_log.count(service="workspace", grant_type="refresh_token", status=200) == 1

@@ -149,7 +149,7 @@ def test_ip_access_list_blocks_this_address(sb: Sandbox) -> None:
 
 def test_redirect_uri_registered_as_web(sb: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
     app = sb.add_entra_app("web-redirect", secret=False, redirect_uris=[("http://localhost", "web")])
-    env = {**sb.env(), "AZURE_CLIENT_ID": app.app_id}
+    env = {**sb.env(), "BRICKAUTH_AZURE_U2M_CLIENT_ID": app.app_id}
     del env["AZURE_CLIENT_SECRET"]
     finding = top(run(sb, "azure-u2m", env=env))
     assert (finding.check, finding.cause_id) == ("idp.client", "entra.redirect_uri_platform_web")
@@ -162,7 +162,7 @@ def test_public_client_app_registration_passes_the_probe(
     # A token store that keeps sign-ins (this machine has no keyring backend: that is its own finding,
     # tests/doctor/test_doctor_first_hour.py), so that the only problem is the missing sign-in.
     monkeypatch.setenv("BRICKAUTH_STATE_DIR", str(tmp_path / "state"))
-    env = {**sb.env(), "AZURE_CLIENT_ID": sb.ids.public_client_id,
+    env = {**sb.env(), "BRICKAUTH_AZURE_U2M_CLIENT_ID": sb.ids.public_client_id,
            "BRICKAUTH_TOKEN_STORE": "file", "BRICKAUTH_ALLOW_PLAINTEXT_STORE": "1"}  # fmt: skip
     del env["AZURE_CLIENT_SECRET"]
     findings = run(sb, "azure-u2m", env=env)

@@ -248,7 +248,8 @@ def test_a_refused_refresh_names_the_cause_and_the_login_command(
     before_doc, before_secrets = signed.doc(), signed.secrets()
     login = f"brickauth login --host {sandbox.workspace_url} --auth-type {flow}"
     if flow == "azure-u2m":
-        login += f" --tenant-id {signed.env['AZURE_TENANT_ID']} --client-id {signed.env['AZURE_CLIENT_ID']}"
+        app = signed.env["BRICKAUTH_AZURE_U2M_CLIENT_ID"]
+        login += f" --tenant-id {signed.env['AZURE_TENANT_ID']} --client-id {app}"
 
     done, token = doctor(signed)
 

@@ -15,7 +15,10 @@ def u2m_env(tmp_path: Path) -> dict[str, str]:
     """Environment for brickauth processes: a real keyring backend persisted in a file shared by
     every process of the test, private state dir, and the test browser hook."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BRICKAUTH_", "DATABRICKS_", "AZURE_"))}
+    config = tmp_path / "databrickscfg"  # `brickauth login` saves its profile here, not in ~/.databrickscfg
+    config.write_text("")
     env.update(
+        DATABRICKS_CONFIG_FILE=str(config),
         PYTHONPATH=os.pathsep.join([str(STORE_TESTS), env.get("PYTHONPATH", "")]),
         # The test keyring is a healthy file: on a loaded machine its calls may take seconds, and the
         # default 3 s bound would swap it for the memory fallback (a test of the bound sets its own).

@@ -61,6 +61,9 @@ def test_device_code_login_in_chromium_then_a_second_process_connects(
     )
     try:
         stderr = lines_of(login.stderr)
+        app = stderr.get(timeout=60)  # which app signs in, and why (issue 10)
+        public = env["BRICKAUTH_AZURE_U2M_CLIENT_ID"]
+        assert app.startswith(f"brickauth: signing in with the OAuth app {public} ")
         said = stderr.get(timeout=60)
         prompt = PROMPT.search(said)
         assert prompt is not None, said
@@ -102,7 +105,8 @@ def device_source(sandbox: Sandbox, env: dict[str, str], tmp_path: Path, **kwarg
 def test_device_code_declined_in_chromium(sandbox: Sandbox, u2m_env: dict[str, str], tmp_path: Path) -> None:
     sandbox.set_lifetimes(device_code_interval_seconds=2)
     env = user_env(sandbox, u2m_env, "azure-u2m", BRICKAUTH_TEST_BROWSER_CONSENT="cancel")
-    sandbox.tenant.admin_consent.pop((env["AZURE_CLIENT_ID"], AZURE_DATABRICKS_RESOURCE_ID), None)
+    app = env["BRICKAUTH_AZURE_U2M_CLIENT_ID"]
+    sandbox.tenant.admin_consent.pop((app, AZURE_DATABRICKS_RESOURCE_ID), None)
     out = io.StringIO()
 
     def person_declines_while_we_wait(seconds: float) -> None:
@@ -189,10 +193,11 @@ def test_device_code_needs_public_client_flows(
     sandbox: Sandbox, u2m_env: dict[str, str], tmp_path: Path
 ) -> None:
     env = user_env(sandbox, u2m_env, "azure-u2m")
-    sandbox.tenant.apps[env["AZURE_CLIENT_ID"]].allow_public_client_flows = False
+    sandbox.tenant.apps[env["BRICKAUTH_AZURE_U2M_CLIENT_ID"]].allow_public_client_flows = False
     source = device_source(sandbox, env, tmp_path, out=io.StringIO(), sleep=pytest.fail)
     with pytest.raises(LoginError) as err:
         source.login()
     assert err.value.code == "BA617"
-    assert f"app registration {env['AZURE_CLIENT_ID']} does not allow public client flows" in str(err.value)
+    app = env["BRICKAUTH_AZURE_U2M_CLIENT_ID"]
+    assert f"app registration {app} does not allow public client flows" in str(err.value)
     assert "set 'Allow public client flows' to Yes" in err.value.fix

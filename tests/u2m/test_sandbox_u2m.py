@@ -64,7 +64,7 @@ def test_azure_u2m_sign_in_and_consent_in_chromium_then_sql_connect(
     sandbox: Sandbox, u2m_env: dict[str, str]
 ) -> None:
     env = user_env(sandbox, u2m_env, "azure-u2m")
-    client_id = env["AZURE_CLIENT_ID"]
+    client_id = env["BRICKAUTH_AZURE_U2M_CLIENT_ID"]
     sandbox.tenant.admin_consent.pop((client_id, AZURE_DATABRICKS_RESOURCE_ID), None)  # ask the user
     user = env["BRICKAUTH_TEST_BROWSER_USER"]
     login = brickauth("login", "--auth-type", "azure-u2m", env=env)
@@ -85,7 +85,8 @@ def test_azure_u2m_sign_in_and_consent_in_chromium_then_sql_connect(
 def test_declined_consent_shows_the_failure_page(sandbox: Sandbox, u2m_env: dict[str, str],
                                                   tmp_path: Path) -> None:
     env = user_env(sandbox, u2m_env, "azure-u2m", BRICKAUTH_TEST_BROWSER_CONSENT="cancel")
-    sandbox.tenant.admin_consent.pop((env["AZURE_CLIENT_ID"], AZURE_DATABRICKS_RESOURCE_ID), None)
+    app = env["BRICKAUTH_AZURE_U2M_CLIENT_ID"]
+    sandbox.tenant.admin_consent.pop((app, AZURE_DATABRICKS_RESOURCE_ID), None)
     login = brickauth("login", "--auth-type", "azure-u2m", env=env)
     assert login.returncode == 1
     last = login.stderr.strip().splitlines()[-1]

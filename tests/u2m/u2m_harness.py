@@ -50,7 +50,7 @@ def user_env(sb: Sandbox, base: dict[str, str], flow: str, **extra: str) -> dict
                  "AZURE_AUTHORITY_HOST", "AZURE_TENANT_ID"):
         env[name] = sandbox_env[name]
     if flow == "azure-u2m":
-        env["AZURE_CLIENT_ID"] = sandbox_env["BRICKAUTH_SANDBOX_PUBLIC_CLIENT_ID"]
+        env["BRICKAUTH_AZURE_U2M_CLIENT_ID"] = sandbox_env["BRICKAUTH_AZURE_U2M_CLIENT_ID"]
     env["BRICKAUTH_TEST_BROWSER_USER"] = sandbox_env["BRICKAUTH_SANDBOX_USER"]
     env["BRICKAUTH_TEST_BROWSER_PASSWORD"] = sandbox_env["BRICKAUTH_SANDBOX_PASSWORD"]
     env.update(extra)

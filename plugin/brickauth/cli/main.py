@@ -23,6 +23,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="brickauth", description="OAuth sign-in for Databricks, without PATs."
     )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="log more (-vv for debug)")
+    from brickauth import __version__
+
+    parser.add_argument("--version", action="version", version=f"brickauth {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in SUBCOMMAND_MODULES:
         importlib.import_module(name).configure(sub)

@@ -23,8 +23,9 @@ def maybe_str(value: Any) -> str | None:
 def source_label(name: str, source: str) -> str:
     if source.startswith("env:"):
         return source[4:]
-    if source.startswith("profile:"):
-        return f"{name} in {source[8:].rsplit(':', 1)[0]}"
+    if source.startswith("profile:"):  # the key as written in the file (azure_client_id, not client_id)
+        where, _, key = source[8:].rpartition(":")
+        return f"{key or name} in {where}"
     return name
 
 

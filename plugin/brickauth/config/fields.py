@@ -93,10 +93,17 @@ FAMILY_FIELDS: dict[Family, dict[str, FieldSpec]] = {
         "client_secret": FieldSpec(
             ("AZURE_CLIENT_SECRET", "ARM_CLIENT_SECRET"), ("azure_client_secret",), secret=True
         ),
+        # the app a *person* signs in with (issue 10): never AZURE_CLIENT_ID, which names an M2M app
+        "u2m_client_id": FieldSpec(
+            ("BRICKAUTH_AZURE_U2M_CLIENT_ID", "BRICKAUTH_U2M_CLIENT_ID"), ("u2m_client_id",)
+        ),
     },
     "databricks": {
         "client_id": FieldSpec(("DATABRICKS_CLIENT_ID",), ("client_id",)),
         "client_secret": FieldSpec(("DATABRICKS_CLIENT_SECRET",), ("client_secret",), True),
+        "u2m_client_id": FieldSpec(
+            ("BRICKAUTH_DATABRICKS_U2M_CLIENT_ID", "BRICKAUTH_U2M_CLIENT_ID"), ("u2m_client_id",)
+        ),
     },
 }
 SECRET_FIELDS = frozenset({"client_secret", "client_certificate_password"})
@@ -111,7 +118,8 @@ EXPLICIT_ALIASES = {
     "server_hostname": "host",
 }
 META_FIELDS = frozenset({"profile", "config_file"})
-EXPLICIT_NAMES = frozenset({*COMMON_FIELDS, "client_id", "client_secret", *META_FIELDS})
+FAMILY_NAMES = ("client_id", "client_secret", "u2m_client_id")  # read through FAMILY_FIELDS
+EXPLICIT_NAMES = frozenset({*COMMON_FIELDS, *FAMILY_NAMES, *META_FIELDS})
 
 
 def family_of(auth_type: str) -> Family:
@@ -128,6 +136,7 @@ class ProviderSettings(TypedDict, total=False):
     authority_host: str
     client_id: str
     client_secret: str | Secret
+    u2m_client_id: str
     client_certificate_path: str
     client_certificate_password: str | Secret
     federated_token_file: str

@@ -29,6 +29,7 @@ class Settings:
     http_path: str | None = None
     client_id: str | None = None
     client_secret: Secret | None = None
+    u2m_client_id: str | None = None  # the app a person signs in with (brickauth.oauth.u2m.choose_app)
     tenant_id: str | None = None
     authority_host: str = PUBLIC_AUTHORITY_HOST
     client_certificate_path: str | None = None
@@ -79,7 +80,8 @@ class Settings:
         """``name = value (source)`` lines for debug output and the doctor; secrets masked."""
         lines = []
         for name in (
-            "auth_type", "host", "http_path", "client_id", "client_secret", "tenant_id", "authority_host",
+            "auth_type", "host", "http_path", "client_id", "client_secret", "u2m_client_id", "tenant_id",
+            "authority_host",
             "client_certificate_path", "client_certificate_password", "federated_token_file", "scopes",
             "redirect_port", "login_hint", "token_store", "allow_plaintext_store", "interactive", "timeout",
             "login_timeout", "no_browser", "browser", "ca_bundle", *FLEET_FIELDS, "profile", "config_file",

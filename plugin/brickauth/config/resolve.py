@@ -18,6 +18,7 @@ from brickauth.config.fields import (
     AUTH_TYPE_ALIASES,
     COMMON_FIELDS,
     EXPLICIT_NAMES,
+    FAMILY_NAMES,
     UNSUPPORTED_AUTH_TYPES,
     family_of,
 )
@@ -106,7 +107,7 @@ def _resolve(
             values["profile"] = profile_label.rsplit("[", 1)[-1].rstrip("]")
             sources["profile"] = lookup.meta_source.get("profile", "default")
 
-    for name in (*COMMON_FIELDS, "client_id", "client_secret"):
+    for name in (*COMMON_FIELDS, *FAMILY_NAMES):
         if name in ("host", "auth_type"):
             continue
         hit = lookup.get(name, family)
@@ -191,6 +192,10 @@ def _resolve_auth_type(lookup: Lookup, host: WorkspaceHost | None) -> tuple[str,
         **_fleet_configured(lookup),
     )
     name, reason = auto.choose(configured)
+    if lookup.blank:  # issue 10: say what was ignored, so a blank CI secret is not a silent U2M switch
+        ignored = ", ".join(b.removeprefix("env:") for b in lookup.blank)
+        reason += f"; ignored {ignored} (set but blank)"
+        log.warning("auth_type auto: ignored %s (set but blank); chose %s.", ignored, name)
     return name, f"auto: {reason}", "auto"
 
 

@@ -16,6 +16,7 @@ from brickauth.config.fields import (
     EXPLICIT_ALIASES,
     EXPLICIT_NAMES,
     FAMILY_FIELDS,
+    FAMILY_NAMES,
     Family,
     FieldSpec,
 )
@@ -43,7 +44,7 @@ class Lookup:
         self.invalid: set[str] = set()  # settings set but invalid (already reported)
 
     def _spec(self, name: str, family: Family) -> FieldSpec:
-        return FAMILY_FIELDS[family][name] if name in ("client_id", "client_secret") else COMMON_FIELDS[name]
+        return FAMILY_FIELDS[family][name] if name in FAMILY_NAMES else COMMON_FIELDS[name]
 
     def get(
         self, name: str, family: Family, *, layers: tuple[str, ...] = ("explicit", "env", "profile")

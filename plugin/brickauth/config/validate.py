@@ -66,16 +66,18 @@ def _validate_azure(s: Settings, lookup: Lookup, report: Report) -> None:
         problem = _tenant_problem(s.tenant_id, s.source_of("tenant_id") or "explicit", m2m)
         if problem is not None:
             report(problem, "tenant_id")
-    if s.client_id is None:
-        if m2m:
-            _need("client_id", s, lookup, "the app registration's client id", report)
-    elif not GUID.match(s.client_id):
-        label = source_label("client_id", s.source_of("client_id") or "explicit")
-        report(ConfigurationError(
-            f"{label} '{s.client_id}' is not an Entra application (client) id.",
-            fix=f"Set {label} to the Application (client) ID GUID from the app registration's Overview page.",
-            code="BA133",
-        ), "client_id")  # fmt: skip
+    if s.client_id is None and m2m:
+        _need("client_id", s, lookup, "the app registration's client id", report)
+    for name in ("client_id", "u2m_client_id"):  # u2m_client_id: issue 10
+        value = getattr(s, name)
+        if value is not None and not GUID.match(value):
+            label = source_label(name, s.source_of(name) or "explicit")
+            report(ConfigurationError(
+                f"{label} '{value}' is not an Entra application (client) id.",
+                fix=f"Set {label} to the Application (client) ID GUID from the app registration's Overview "
+                "page.",
+                code="BA133",
+            ), name)  # fmt: skip
     if not m2m:
         return
     kinds = [

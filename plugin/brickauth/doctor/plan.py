@@ -85,6 +85,10 @@ class Plan:
         s = self._oauth
         if s is None:
             return None
+        if self.is_u2m:  # the app the sign-in uses, never the M2M AZURE_CLIENT_ID (firsthour, issue 10)
+            from brickauth.flows.u2m_apps import default_app
+
+            return default_app(s).client_id
         return s.client_id or getattr(self._flow_class, "default_client_id", None)
 
     @property

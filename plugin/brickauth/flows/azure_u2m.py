@@ -12,8 +12,9 @@ Azure Databricks resource (``2ff814a6-.../user_impersonation``).
   the code expires or 5 x ``login_timeout`` (default 10 min) has passed.
 
 Defaults: tenant ``organizations`` (set ``AZURE_TENANT_ID`` to the workspace's tenant, needed for
-guest accounts) and the Azure CLI's public client id, present in every tenant (set ``AZURE_CLIENT_ID``
-to your own app registration).
+guest accounts) and the Azure CLI's public client id, present in every tenant (set
+``BRICKAUTH_AZURE_U2M_CLIENT_ID`` / ``u2m_client_id`` to your own app registration; ``AZURE_CLIENT_ID``
+names the M2M app and is not used here: ``brickauth.oauth.u2m.choose_app``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from brickauth.entra import AZURE_DATABRICKS_USER_SCOPE
 from brickauth.errors import BrickauthError, IdentityProviderError, LoginError
 from brickauth.oauth.loopback import Callback
 from brickauth.oauth.u2m import SignInResult, U2MSource, login_error_from_redirect
+from brickauth.oauth.u2m_apps import choose_app
 from brickauth.store import Document
 from brickauth.token import AccessToken, expires_at_for
 
@@ -35,6 +37,9 @@ log = logging.getLogger(__name__)
 
 DEFAULT_SCOPES = (AZURE_DATABRICKS_USER_SCOPE,)
 AZURE_CLI_CLIENT_ID = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"
+DEFAULT_APP_ID = AZURE_CLI_CLIENT_ID
+DEFAULT_APP_LABEL = (f"the Azure CLI's public client app {AZURE_CLI_CLIENT_ID}, present in every Entra "
+                     "tenant (Microsoft publishes no Azure Databricks sign-in app of its own)")
 DEFAULT_TENANT = "organizations"
 _RESERVED = {"openid", "profile", "offline_access"}  # msal adds these itself
 DEVICE_CODE_WAIT_FACTOR = 5  # a device code sign-in happens on another device: allow 5 x login_timeout
@@ -50,7 +55,8 @@ class AzureU2MSource(U2MSource):
         authority_host = settings.host.entra_authority_host if settings.host else settings.authority_host
         self.tenant = settings.tenant_id or DEFAULT_TENANT
         self.authority = f"{authority_host.rstrip('/')}/{self.tenant}"
-        self.client_id = settings.client_id or AZURE_CLI_CLIENT_ID
+        self.app = choose_app(settings, self.flow, AZURE_CLI_CLIENT_ID, DEFAULT_APP_LABEL)
+        self.client_id = self.app.client_id
         self.scopes = tuple(s for s in (settings.scopes or DEFAULT_SCOPES) if s not in _RESERVED)
         self.redirect_port = settings.redirect_port or 0
         self.login_hint = settings.login_hint
@@ -163,7 +169,7 @@ class AzureU2MSource(U2MSource):
         return self._result(app, result)
 
     def browser_sign_in(self) -> SignInResult:
-        app = self._msal(self.store.load(self.key))
+        app = self._msal(self.load())
         flows: dict[str, Any] = {}
 
         def build(redirect_uri: str) -> tuple[str, str]:
@@ -181,17 +187,17 @@ class AzureU2MSource(U2MSource):
                 raise LoginError("msal refused the sign-in response (state mismatch).",
                                  fix="run `brickauth login` again.", code="BA611") from None
             if "access_token" not in result:
-                err = self._error(result)
-                raise LoginError(err.message, fix=err.fix, code=err.code)
+                raise self._sign_in_error(result)
             return self._result(app, result)
 
         return self.run_loopback(port=self.redirect_port, redirect_host="localhost", build_url=build,
                                  finish=finish,
-                                 describe_error=lambda cb: login_error_from_redirect(cb, "Entra ID"))
+                                 describe_error=lambda cb: login_error_from_redirect(cb, "Entra ID",
+                                                                                     self.client_id))
 
     def headless_sign_in(self) -> SignInResult:
         """Device code: print the page and code, then poll (one msal call per poll, our own waits)."""
-        app = self._msal(self.store.load(self.key))
+        app = self._msal(self.load())
         flow = app.initiate_device_flow(scopes=list(self.scopes))
         if "user_code" not in flow:
             err: BrickauthError = self._error(flow)
@@ -226,6 +232,20 @@ class AzureU2MSource(U2MSource):
                     code="BA612",
                 )
             self.sleep(min(float(flow.get("interval") or 5), left))  # msal adds 5 s after slow_down
+
+    def _sign_in_error(self, result: dict[str, Any]) -> LoginError:
+        """A refused code redemption, with the doctor's sign-in fix (never "set AZURE_CLIENT_SECRET")."""
+        from brickauth.oauth.sign_in_page import doctor_fix
+
+        err = self._error(result)
+        description = str(result.get("error_description") or "")
+        message = err.message
+        if 7000218 in err.idp_error_codes:
+            message = (f"Entra ID refused to redeem the sign-in code (AADSTS7000218): the app registration "
+                       f"{self.client_id} is set up as a confidential app (its redirect URI is on the 'Web' "
+                       "platform), so Entra asks for a client secret that a desktop sign-in does not have.")
+        fix = doctor_fix(description, client_id=self.client_id) or err.fix
+        return LoginError(message, fix=fix, code=err.code)
 
     def _device_code_error(self, result: dict[str, Any], page: object) -> LoginError:
         error = result.get("error")

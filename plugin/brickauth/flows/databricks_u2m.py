@@ -2,8 +2,10 @@
 ``/oidc/v1/token``) with authorization code + PKCE S256, ``state`` and ``offline_access``.
 
 Defaults are those of the Databricks CLI, whose OAuth app every workspace has: client id
-``databricks-cli`` and redirect ``http://localhost:8020`` (set ``client_id`` / ``redirect_port``
-(``BRICKAUTH_REDIRECT_PORT``) for a custom OAuth app connection). Without a browser (SSH, containers,
+``databricks-cli`` and redirect ``http://localhost:8020`` (set ``u2m_client_id``
+(``BRICKAUTH_DATABRICKS_U2M_CLIENT_ID``) / ``redirect_port`` (``BRICKAUTH_REDIRECT_PORT``) for a
+custom OAuth app connection; ``DATABRICKS_CLIENT_ID`` names the M2M service principal and is not used
+here). Without a browser (SSH, containers,
 ``--no-browser``) the sign-in link is printed and the user pastes back the URL the browser was sent
 to (its page fails to load there, which is expected).
 """
@@ -18,11 +20,15 @@ from brickauth.oauth.loopback import Callback
 from brickauth.oauth.metadata import databricks_workspace_metadata
 from brickauth.oauth.pkce import PKCEPair, new_state
 from brickauth.oauth.u2m import SignInResult, U2MSource, login_error_from_redirect
+from brickauth.oauth.u2m_apps import choose_app
 from brickauth.secret import Secret
 from brickauth.store import Document
 from brickauth.token import AccessToken
 
 DEFAULT_CLIENT_ID = "databricks-cli"
+DEFAULT_APP_ID = DEFAULT_CLIENT_ID
+DEFAULT_APP_LABEL = ("databricks-cli, the Databricks CLI's published OAuth app, in every workspace "
+                     "(dbt-databricks is another published one)")
 DEFAULT_REDIRECT_PORT = 8020
 DEFAULT_SCOPES = ("all-apis", "offline_access")
 
@@ -38,14 +44,15 @@ class DatabricksU2MSource(U2MSource):
             raise ConfigurationError("databricks-u2m needs the workspace URL.",
                                      fix="set DATABRICKS_HOST or pass host=.", code="BA110")
         self.host_url = settings.host.url
-        self.client_id = settings.client_id or DEFAULT_CLIENT_ID
+        self.app = choose_app(settings, self.flow, DEFAULT_CLIENT_ID, DEFAULT_APP_LABEL)
+        self.client_id = self.app.client_id
         self.scopes = tuple(settings.scopes or DEFAULT_SCOPES)
         if "offline_access" not in self.scopes:
             self.scopes = (*self.scopes, "offline_access")
         port = settings.redirect_port
         self.redirect_port = port if port is not None else DEFAULT_REDIRECT_PORT
         self.oauth = OAuthClient(databricks_workspace_metadata(self.host_url), self.client_id,
-                                 client_secret=settings.client_secret, http=self.http,
+                                 client_secret=self.app.client_secret, http=self.http,
                                  issuer_label="Databricks", clock=self.clock)
         return self.host_url, self.client_id, self.scopes
 
@@ -110,6 +117,7 @@ class DatabricksU2MSource(U2MSource):
         state = new_state()
         redirect_uri = f"http://localhost:{self.redirect_port}"
         url = self._authorize_url(redirect_uri, pkce, state)
+        self.check_sign_in_page(url, redirect_uri)
         self.terminal.say(
             f"brickauth: no browser here. Open this link on any device and sign in to {self.host_url}:\n"
             f"  {url}\nThe browser then goes to {redirect_uri}/?code=... and shows an error page: "

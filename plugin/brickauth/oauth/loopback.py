@@ -59,6 +59,12 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = sys.platform != "win32"  # on Windows SO_REUSEADDR would allow port theft
     owner: LoopbackServer
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A broken or malformed request (reset connection, bad headers): one debug line, never the
+        traceback socketserver prints to stderr by default."""
+        kind = sys.exc_info()[0]
+        log.debug("loopback: dropped a request (%s)", kind.__name__ if kind else "unknown error")
+
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
@@ -81,8 +87,22 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self.server.owner._handle(self, urlsplit(self.path).query)
 
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own refusals (malformed request line or headers, unsupported method or HTTP
+        version, too long): 400 and our short page, no details."""
+        status = 400
+        if getattr(self, "request_version", "HTTP/0.9") == "HTTP/0.9":
+            self.request_version = "HTTP/1.0"  # always a status line, even for a garbled request line
+        try:
+            self._send(status, landing.failure_page(cause="This address only accepts the sign-in response.",
+                                                    fix=None))
+        except OSError:
+            pass
+        self.close_connection = True
+
     def do_POST(self) -> None:  # response_mode=form_post: the response is in the form body
-        length = int(self.headers.get("Content-Length") or 0)
+        raw = (self.headers.get("Content-Length") or "0").strip()
+        length = int(raw) if raw.isdigit() else -1
         if not 0 < length <= MAX_FORM_BYTES:
             self._send(400, landing.failure_page(cause="This address only accepts the sign-in response.",
                                                  fix=None))

@@ -12,6 +12,7 @@ then-sign-in sequence, the re-sign-in policy, and the terminal side of a browser
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import sys
@@ -34,6 +35,9 @@ from brickauth.errors import (
 from brickauth.http import HttpClient
 from brickauth.oauth import landing
 from brickauth.oauth.loopback import Callback, LoopbackServer
+from brickauth.oauth.u2m_apps import AppChoice
+from brickauth.oauth.u2m_documents import document_problem
+from brickauth.oauth.u2m_logout import forget
 from brickauth.store import Document, StoreKey, TokenStore, open_store
 from brickauth.token import AccessToken
 
@@ -117,6 +121,7 @@ class U2MSource(ABC):
     flow: ClassVar[str]
     provider_label: ClassVar[str]
     default_client_id: ClassVar[str]
+    app: AppChoice  # set by configure(): brickauth.oauth.u2m.choose_app
 
     def __init__(
         self,
@@ -140,6 +145,7 @@ class U2MSource(ABC):
         self.opener = opener
         self.sleep = sleep
         self.terminal = Terminal(out, stdin)
+        self.logout_note = ""
         authority, client_id, scopes = self.configure()
         self.key = StoreKey(authority, client_id, scopes, settings.login_hint or "", flow=self.flow)
         self.store = store if store is not None else open_store(
@@ -200,20 +206,29 @@ class U2MSource(ABC):
         who = self.key.account or "default account"
         return f"{self.flow} {who} at {self.target()} (client {self.key.client_id})"
 
+    @property
+    def fetch_deadline(self) -> float:
+        """Seconds a caller of the lifecycle waits for a token from this source (``RefreshingToken``):
+        an interactive run may sign in (the lock wait plus ``login_timeout``), a non-interactive one
+        only waits for the cross-process lock and one refresh."""
+        if self.interactive()[0]:
+            return self.login_timeout + 60.0 + 2 * self.settings.timeout
+        return REFRESH_LOCK_TIMEOUT + 2 * self.settings.timeout
+
     def interactive(self) -> tuple[bool, str]:
         return is_interactive(self.settings.interactive)
 
     def fetch(self) -> AccessToken:
-        token = self._fresh_from(self.store.load(self.key))
+        token = self._fresh_from(self.load())
         if token is not None:
             return token
         interactive, why = self.interactive()
-        doc = self.store.load(self.key)
+        doc = self.load()
         if not interactive and (doc is None or not self._has_refresh_token(doc)):
             raise self._login_required(f"no saved sign-in was found in {self.store.name}", why)
         timeout = self.login_timeout + 60.0 if interactive else REFRESH_LOCK_TIMEOUT
         with self.store.lock(self.key, timeout=timeout):
-            doc = self.store.load(self.key)  # another process may have refreshed or signed in
+            doc = self.load()  # another process may have refreshed or signed in
             token = self._fresh_from(doc)
             if token is not None:
                 return token
@@ -247,12 +262,13 @@ class U2MSource(ABC):
             return result
 
     def logout(self) -> bool:
-        with self.store.lock(self.key, timeout=REFRESH_LOCK_TIMEOUT):
-            present = self.store.load(self.key) is not None
-            self.store.delete(self.key)
-            return present
+        """Forget the saved sign-in and revoke its refresh token where the IdP offers revocation;
+        ``self.logout_note`` says what happened to the refresh token."""
+        present, self.logout_note = forget(self.store, self.key, self.http, lock_timeout=REFRESH_LOCK_TIMEOUT)
+        return present
 
     def sign_in(self) -> SignInResult:
+        self.terminal.say(f"brickauth: signing in with the OAuth app {self.app.client_id} ({self.app.why}).")
         available, why_not = browser_available(self.no_browser, command=self.settings.browser)
         if available or self.opener is not None:
             return self.browser_sign_in()
@@ -274,6 +290,7 @@ class U2MSource(ABC):
         with LoopbackServer(port=port, redirect_host=redirect_host) as server:
             url, state = build_url(server.redirect_uri)
             server.expect(state)
+            self.check_sign_in_page(url, server.redirect_uri)
             opened = open_browser(url, opener=self.opener, command=self.settings.browser)
             self.terminal.say(
                 f"brickauth: sign in to {self.target()} in the browser"
@@ -308,6 +325,47 @@ class U2MSource(ABC):
                               f"for {self.target()}.")
             return result
 
+    def check_sign_in_page(self, url: str, redirect_uri: str) -> None:
+        """Raise ``LoginError`` at once when the IdP answers ``url`` with an error page or an error
+        redirect (``brickauth.oauth.sign_in_page``), before anyone waits for the browser."""
+        from brickauth.oauth.sign_in_page import page_error_to_login_error, read_sign_in_page
+
+        page = read_sign_in_page(self.http, url, redirect_uri)
+        if page is not None:
+            self.terminal.say(f"brickauth: the sign-in page answers with an error; not opening the browser "
+                              f"(to see the page yourself, open:\n  {url} )")
+            raise page_error_to_login_error(page, provider=self.provider_label, client_id=self.key.client_id,
+                                            tenant=getattr(self, "tenant", None), url=url)
+
+    def invalidate(self) -> None:
+        """The workspace refused the saved access token (401): make it unusable in the store (the
+        refresh token stays), so every process's next fetch refreshes instead of reusing it."""
+        with self.store.lock(self.key, timeout=REFRESH_LOCK_TIMEOUT):
+            doc = self.load()
+            if doc is None:
+                return
+            doc = dict(doc, expires_at=0.0)
+            if isinstance(doc.get("msal_cache"), str):
+                cache = json.loads(doc["msal_cache"])
+                cache["AccessToken"] = {}
+                doc["msal_cache"] = json.dumps(cache)
+            self.store.save(self.key, doc)
+        log.info("The workspace refused the saved access token for %s; the next use refreshes it.",
+                 self.target())
+
+    def load(self) -> Document | None:
+        """The saved sign-in; a corrupt one is deleted with a warning and treated as signed out."""
+        doc = self.store.load(self.key)
+        if doc is None:
+            return None
+        problem = document_problem(self.flow, doc)
+        if problem is None:
+            return doc
+        log.warning("Dropped a corrupt saved sign-in for %s (field %s) from %s; sign in again.",
+                    self.describe(), problem, self.store.name)
+        self.store.delete(self.key)
+        return None
+
     def _fresh_from(self, doc: Document | None) -> AccessToken | None:
         if doc is None:
             return None
@@ -341,7 +399,7 @@ def _without_refresh_token(token: AccessToken) -> AccessToken:
                        scopes=token.scopes)
 
 
-def login_error_from_redirect(callback: Callback, provider: str) -> LoginError:
+def login_error_from_redirect(callback: Callback, provider: str, client_id: str | None = None) -> LoginError:
     """The IdP sent the browser back with ``error=...`` (declined consent, AADSTS errors...)."""
     error = callback.error or "unknown_error"
     description = (callback.error_description or "").strip()
@@ -356,11 +414,13 @@ def login_error_from_redirect(callback: Callback, provider: str) -> LoginError:
         )
     if aadsts:
         from brickauth.idp_errors import from_entra
+        from brickauth.oauth.sign_in_page import doctor_fix
 
         classified = from_entra({"error": error, "error_description": description})
         said = re.sub(r"^AADSTS\d+:\s*", "", first)
         return LoginError(f"{provider} did not sign you in (AADSTS{aadsts.group(1)}): {said}",
-                          fix=classified.fix, code=classified.code)
+                          fix=doctor_fix(description, client_id=client_id) or classified.fix,
+                          code=classified.code)
     return LoginError(
         f"{provider} refused the sign-in ({error}{': ' + first if first else ''}).",
         fix="check the client id, redirect URL and scopes registered for the OAuth app; "

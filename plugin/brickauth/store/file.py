@@ -8,6 +8,7 @@ import json
 import os
 import sys
 import tempfile
+import time
 from contextlib import AbstractContextManager
 from pathlib import Path
 
@@ -16,11 +17,56 @@ from brickauth.store.base import DEFAULT_LOCK_TIMEOUT, Document, FileLocks, deco
 from brickauth.store.keys import StoreKey
 from brickauth.store.paths import private_dir, state_dir
 
+TMP_PREFIX = ".tmp-"  # + "<pid>-": a save's temporary file, renamed over the token file when complete
+STALE_UNKNOWN_TMP = 600.0  # seconds after which a temporary file of unknown origin counts as left over
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. EPERM: someone else's live process
+        return True
+    return True
+
 
 class FileStore:
     def __init__(self, directory: Path | None = None, *, lock_dir: Path | None = None) -> None:
         self._dir = directory
         self._locks = FileLocks(lock_dir)
+        self.sweep()  # the next start removes what a killed save left behind
+
+    def sweep(self) -> int:
+        """Delete temporary files (token copies) of saves whose process died (kill -9 mid-save);
+        returns how many. Never touches a live process's file."""
+        directory = self.directory
+        if not directory.is_dir():
+            return 0
+        removed = 0
+        for path in directory.glob(f"{TMP_PREFIX}*"):
+            pid_text = path.name[len(TMP_PREFIX):].split("-", 1)[0]
+            try:
+                stale = not _alive(int(pid_text)) if pid_text.isdigit() else (
+                    time.time() - path.stat().st_mtime > STALE_UNKNOWN_TMP)
+                if stale:
+                    path.unlink()
+                    removed += 1
+            except OSError:
+                continue
+        if removed:
+            log.debug("removed %d temporary token file(s) of interrupted saves in %s", removed, directory)
+        return removed
+
+    def purge(self) -> None:
+        """``logout --all``: no token file left, corrupt or unlisted ones included."""
+        self.sweep()
+        if self.directory.is_dir():
+            for path in self.directory.glob("brickauth-*.json"):
+                with contextlib.suppress(OSError):
+                    path.unlink()
 
     @property
     def directory(self) -> Path:
@@ -58,7 +104,7 @@ class FileStore:
     def save(self, key: StoreKey, doc: Document) -> None:
         directory = private_dir(self.directory)
         text = encode({"key": key.to_json(), "doc": doc})
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)  # created 0600
+        fd, tmp = tempfile.mkstemp(prefix=f"{TMP_PREFIX}{os.getpid()}-", dir=directory)  # created 0600
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 fh.write(text)
@@ -79,6 +125,7 @@ class FileStore:
     def delete(self, key: StoreKey) -> None:
         with contextlib.suppress(FileNotFoundError):
             self._path(key).unlink()
+        self.sweep()
 
     def keys(self) -> list[StoreKey]:
         found: list[StoreKey] = []

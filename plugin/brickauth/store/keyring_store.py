@@ -250,9 +250,10 @@ class KeyringStore:
         return doc
 
     def save(self, key: StoreKey, doc: Document) -> None:
-        self._write_value(key.name, encode({"key": key.to_json(), "doc": doc}))
+        # Listed first: a save killed midway leaves an entry `logout --all` still finds (issue 10).
         if key.name not in {k.name for k in self._read_index()}:
             self._update_index(key, present=True)
+        self._write_value(key.name, encode({"key": key.to_json(), "doc": doc}))
 
     def delete(self, key: StoreKey) -> None:
         self._remove_value(key.name)

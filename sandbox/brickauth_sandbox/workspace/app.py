@@ -42,6 +42,7 @@ _URLS = Map(
         Rule("/oidc/v1/keys", endpoint="jwks", methods=["GET"]),
         Rule("/oidc/v1/authorize", endpoint="authorize", methods=["GET", "POST"]),
         Rule("/oidc/v1/token", endpoint="token", methods=["POST", "GET"]),
+        Rule("/oidc/v1/revoke", endpoint="revoke", methods=["POST"]),
         Rule("/aad/auth", endpoint="aad_auth", methods=["GET"]),
         Rule("/api/2.0/preview/scim/v2/Me", endpoint="me", methods=["GET"]),
         Rule("/api/2.0/sql/warehouses", endpoint="warehouse_list", methods=["GET"]),
@@ -171,6 +172,9 @@ class WorkspaceService:
 
     def _on_token(self, request: Request, log: dict[str, Any]) -> Response:
         return self.oidc.token(request, log)
+
+    def _on_revoke(self, request: Request, log: dict[str, Any]) -> Response:
+        return self.oidc.revoke(request, log)
 
     def _on_aad_auth(self, request: Request, log: dict[str, Any]) -> Response:
         """Azure workspaces redirect here to their tenant's sign-in: SDKs read the tenant from it."""

@@ -6,6 +6,7 @@ IP access list, unknown or inactive principal); the services then check entitlem
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -150,6 +151,8 @@ class Authenticator:
         token = bearer_token(environ)
         if token is None:
             raise errors.no_credentials()
+        if hashlib.sha256(token.encode()).hexdigest() in self.workspace.rejected_tokens:
+            raise errors.token_rejected()
         pat_owner = self.workspace.personal_access_tokens.get(token)
         if pat_owner is not None:
             return self._member(pat_owner, "pat", frozenset({"all-apis", "sql"}), {})

@@ -96,6 +96,10 @@ def token_expired() -> Refusal:  # seen (REST 403 + reason phrase)
     return Refusal(403, "JWT has expired", code="TOKEN_EXPIRED")
 
 
+def token_rejected() -> Refusal:  # emulated: an unexpired token the workspace no longer accepts
+    return Refusal(401, "Invalid access token.", code="INVALID_TOKEN")
+
+
 def token_expiring(margin: float) -> Refusal:  # seen with a 30 s margin
     return Refusal(
         403, f"Token is expiring within {margin:.0f} seconds. (token expired)", code="TOKEN_EXPIRED"

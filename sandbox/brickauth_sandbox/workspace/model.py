@@ -100,6 +100,9 @@ class Workspace:
     # Personal access tokens (``dapi...``): token -> principal key. brickauth never uses them; doctor
     # tests one when it is the only credential.
     personal_access_tokens: dict[str, str] = field(default_factory=dict)
+    # SHA-256 (hex) of access tokens the workspace refuses with 401 although they are unexpired, as after
+    # a token revocation or a user's sessions being reset (Sandbox.reject_access_token).
+    rejected_tokens: set[str] = field(default_factory=set)
 
 
 @dataclass

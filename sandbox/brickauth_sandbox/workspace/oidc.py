@@ -120,12 +120,41 @@ class OidcServer:
         self._pending: dict[str, _PendingSignIn] = {}
         self._codes: dict[str, _CodeGrant] = {}
         self._refresh: dict[str, _RefreshGrant] = {}
+        # RFC 7009 revocation endpoint (/oidc/v1/revoke), announced in the metadata; a test may turn it
+        # off to see a client cope with a server that offers none.
+        self.offers_revocation = True
 
     def reset(self) -> None:
         with self._lock:
             self._pending.clear()
             self._codes.clear()
             self._refresh.clear()
+            self.offers_revocation = True
+
+    def active_refresh_tokens(self, principal: str | None = None) -> int:
+        """How many refresh tokens (of ``principal``, or of anyone) can still be used."""
+        now = self.clock.now()
+        with self._lock:
+            return sum(1 for g in self._refresh.values()
+                       if g.expires_at > now and (principal is None or g.principal == principal.lower()))
+
+    def revoke(self, request: Request, log: dict[str, Any]) -> Response:
+        """RFC 7009: forget a refresh token. 200 for any token (valid, unknown or already revoked)."""
+        if not self.offers_revocation:
+            return Response("Not Found", 404)
+        token = request.form.get("token", "")
+        client_id, _secret = self._client(request)
+        log["grant_type"] = "revoke"
+        log["client_id"] = client_id
+        if not token:
+            return OAuthError("invalid_request", "Missing token").response()
+        with self._lock:
+            grant = self._refresh.get(token)
+            if grant is not None and grant.client_id == client_id:
+                del self._refresh[token]
+                log["principal"] = grant.principal
+                log["revoked"] = True
+        return Response("", 200, [("Cache-Control", "no-store")])
 
     # --- discovery ---------------------------------------------------------------------------------
 
@@ -136,6 +165,7 @@ class OidcServer:
             "token_endpoint": f"{o}/v1/token",
             "issuer": o,
             "jwks_uri": f"{o}/jwks.json",
+            **({"revocation_endpoint": f"{o}/v1/revoke"} if self.offers_revocation else {}),
             "scopes_supported": ["all-apis", "sql", "offline_access", "openid", "email", "profile"],
             "response_types_supported": ["code", "id_token"],
             "response_modes_supported": ["query", "fragment", "form_post"],

@@ -10,6 +10,7 @@ from dbt.adapters.brickauth import compat
 from dbt.adapters.brickauth.credentials import BrickauthCredentials, is_brickauth, make_manager
 
 compat.install(make_manager, is_brickauth)
+compat.install_reauth(is_brickauth)
 
 from dbt.adapters.brickauth.impl import BrickauthAdapter  # noqa: E402
 from dbt.include import brickauth  # noqa: E402

@@ -124,3 +124,41 @@ def install(make_manager: Callable[[Any], Any], is_ours: Callable[[Any], bool]) 
         setattr(create_from, _MARK, True)
         create_from.__wrapped__ = original  # type: ignore[attr-defined]
         DatabricksCredentialManager.create_from = classmethod(create_from)  # type: ignore[assignment,method-assign]
+
+
+def install_reauth(is_ours: Callable[[Any], bool]) -> None:
+    """A connection refused with 401 for a token we believed valid (revoked, sessions reset): forget
+    the token (``provider.invalidate()``, the token store too) and open the connection once more with
+    a new one. Only for brickauth credentials; idempotent (issue 10)."""
+    from dbt.adapters.databricks.connections import DatabricksConnectionManager
+
+    from brickauth.provider import is_unauthorized
+
+    with _lock:
+        current = DatabricksConnectionManager.__dict__["open"]
+        if getattr(current.__func__, _MARK, False):
+            return
+        original = current.__func__
+
+        def open(cls: type, connection: Any) -> Any:
+            try:
+                return original(cls, connection)
+            except Exception as exc:
+                credentials = getattr(connection, "credentials", None)
+                manager = getattr(credentials, "_credentials_manager", None)
+                if not is_ours(credentials) or manager is None or not is_unauthorized(exc):
+                    raise
+                _dbt_debug("the workspace refused the token (HTTP 401); opening the connection again "
+                           "with a new token")
+                manager.provider.invalidate()
+                return original(cls, connection)
+
+        setattr(open, _MARK, True)
+        open.__wrapped__ = original  # type: ignore[attr-defined]
+        DatabricksConnectionManager.open = classmethod(open)  # type: ignore[assignment,method-assign]
+
+
+def _dbt_debug(message: str) -> None:
+    from dbt.adapters.events.logging import AdapterLogger
+
+    AdapterLogger("brickauth").debug(message)

@@ -35,6 +35,7 @@ SETTING_KEYS: dict[str, str] = {
     "interactive": "interactive",
     "scopes": "scopes",
     "ca_bundle": "ca_bundle",
+    "profile": "profile",  # a ~/.databrickscfg profile, e.g. the one `brickauth login` saved
 }
 SECRET_KEYS = frozenset({"client_secret", "client_certificate_password"})
 
@@ -69,6 +70,7 @@ class BrickauthCredentials(DatabricksCredentials):
     interactive: bool | str | None = None
     scopes: list[str] | str | None = None
     ca_bundle: str | None = None
+    profile: str | None = None
     # Re-declared with our manager type: dbt serialises and schema-validates it with the profile.
     _credentials_manager: BrickauthCredentialManager | None = None  # type: ignore[assignment]
 
@@ -101,6 +103,19 @@ class BrickauthCredentials(DatabricksCredentials):
 
     def _check_brickauth_keys(self) -> None:
         """dbt-specific checks; brickauth.config checks the values when the provider is built."""
+        if self.profile and not ((self.host or "").strip() and (self.http_path or "").strip()):
+            from brickauth.cli.databrickscfg import config_path, read_profiles
+
+            saved = read_profiles(config_path()).get(self.profile, {})  # the ~/.databrickscfg profile
+            self.host = self.host or saved.get("host")
+            self.http_path = self.http_path or saved.get("http_path")
+        if not (self.http_path or "").strip():
+            # dbt-databricks would fail later with a traceback (issue 10): say it now, in one line
+            raise profile_error(
+                "Profile key `http_path` is missing: it is required to connect to Databricks.",
+                "add `http_path: /sql/1.0/warehouses/<id>` (the warehouse's Connection details).",
+                "BA173",
+            )
         if not (self.host or "").strip():
             raise profile_error(
                 "Profile key `host` is missing: type: brickauth needs the workspace URL.",
@@ -129,8 +144,8 @@ class BrickauthCredentials(DatabricksCredentials):
         settings: dict[str, SettingValue] = {}
         for key, name in SETTING_KEYS.items():
             value = getattr(self, key)
-            if value is None or value == "":
-                continue
+            if value is None or (value == "" and key not in SECRET_KEYS):
+                continue  # a blank secret goes on: brickauth says BA101 instead of "no credential"
             if key in SECRET_KEYS:
                 settings[name] = Secret(str(value))
             elif isinstance(value, list):
