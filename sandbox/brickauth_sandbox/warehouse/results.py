@@ -100,6 +100,28 @@ def databricks_type(arrow: pa.DataType) -> str:
     return "string"
 
 
+def sql_type_name(dbx_type: str) -> str:
+    """Spark's ``DataType.sql`` for a catalog string (what GetColumns reports as TYPE_NAME):
+    ``struct<name:string,age:int>`` -> ``STRUCT<name: STRING, age: INT>``, ``map<string,int>`` ->
+    ``MAP<STRING, INT>``, ``array<string>`` -> ``ARRAY<STRING>``, ``decimal(10,2)`` -> ``DECIMAL(10,2)``."""
+    text = dbx_type.strip()
+    lower = text.lower()
+    if lower.startswith("array<") and text.endswith(">"):
+        return f"ARRAY<{sql_type_name(text[6:-1])}>"
+    if lower.startswith("map<") and text.endswith(">"):
+        key, value = _split_top(text[4:-1], "<(", ">)")
+        return f"MAP<{sql_type_name(key)}, {sql_type_name(value)}>"
+    if lower.startswith("struct<") and text.endswith(">"):
+        fields = []
+        for part in _split_top(text[7:-1], "<(", ">)"):
+            name, _, ftype = part.partition(":")
+            name = name.strip().strip("`")
+            quoted = name if re.fullmatch(r"[A-Za-z_]\w*", name) else "`" + name.replace("`", "``") + "`"
+            fields.append(f"{quoted}: {sql_type_name(ftype)}")
+        return "STRUCT<" + ", ".join(fields) + ">"
+    return text.upper()
+
+
 _DUCK_SIMPLE = {
     "BOOLEAN": "boolean",
     "TINYINT": "tinyint",
@@ -150,12 +172,12 @@ def databricks_type_from_duckdb(duck: str) -> str:
     return "string"
 
 
-def _split_top(text: str) -> list[str]:
+def _split_top(text: str, opening: str = "([", closing: str = ")]") -> list[str]:
     parts, depth, current = [], 0, ""
     for ch in text:
-        if ch in "([":
+        if ch in opening:
             depth += 1
-        elif ch in ")]":
+        elif ch in closing:
             depth -= 1
         if ch == "," and depth == 0:
             parts.append(current.strip())
