@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -187,3 +188,34 @@ def _split_top(text: str, opening: str = "([", closing: str = ")]") -> list[str]
     if current.strip():
         parts.append(current.strip())
     return parts
+
+
+def _to_json_strings(array: pa.ChunkedArray) -> pa.Array:
+    return pa.array(
+        [None if v is None else json.dumps(v, default=str, separators=(",", ":")) for v in array.to_pylist()],
+        type=pa.string(),
+    )
+
+
+def adapt_arrow(table: pa.Table, *, timestamps: bool, decimals: bool, complex_types: bool) -> pa.Table:
+    """The result as a client asked for it: columns it cannot take natively (Thrift's
+    ``useArrowNativeTypes``) become strings; intervals, durations and times always do."""
+    columns, fields = [], []
+    for field_, column in zip(table.schema, table.columns, strict=True):
+        t = field_.type
+        if pa.types.is_interval(t) or pa.types.is_duration(t) or pa.types.is_time(t):
+            column, t = (
+                pa.array([None if v is None else str(v) for v in column.to_pylist()], pa.string()),
+                pa.string(),
+            )
+        elif pa.types.is_timestamp(t) and not timestamps:
+            column, t = column.cast(pa.string()), pa.string()
+        elif pa.types.is_decimal(t) and not decimals:
+            column, t = column.cast(pa.string()), pa.string()
+        elif (pa.types.is_nested(t)) and not complex_types:
+            column, t = _to_json_strings(column), pa.string()
+        elif pa.types.is_large_string(t) or pa.types.is_string_view(t):
+            column, t = column.cast(pa.string()), pa.string()
+        columns.append(column)
+        fields.append(pa.field(field_.name, t))
+    return pa.Table.from_arrays(columns, schema=pa.schema(fields))

@@ -38,7 +38,7 @@ from brickauth_sandbox.warehouse.metadata import (
     schemas_result,
     tables_result,
 )
-from brickauth_sandbox.warehouse.results import StatementResult
+from brickauth_sandbox.warehouse.results import StatementResult, adapt_arrow
 from brickauth_sandbox.warehouse.translate import Parameter
 
 log = logging.getLogger(__name__)
@@ -264,7 +264,12 @@ class ThriftWarehouse:
             table = result.table
             if op.row_limit is not None and table.num_rows > op.row_limit:
                 table = table.slice(0, op.row_limit)  # resultRowLimit (the cursor's row_limit)
-            op.encoded = _adapt_arrow(table, op.arrow_flags) if op.arrow else table
+            op.encoded = adapt_arrow(
+                table,
+                timestamps=bool(op.arrow_flags and op.arrow_flags.timestampAsArrow),
+                decimals=bool(op.arrow_flags and op.arrow_flags.decimalAsArrow),
+                complex_types=bool(op.arrow_flags and op.arrow_flags.complexTypesAsArrow),
+            ) if op.arrow else table
             if op.state != tt.TOperationState.CANCELED_STATE:
                 op.state = tt.TOperationState.FINISHED_STATE
         except errors.WarehouseSqlError as exc:
@@ -659,39 +664,6 @@ def _table_schema(result: StatementResult) -> Any:
             for i, (name, t) in enumerate(zip(result.columns, result.types, strict=True))
         ]
     )
-
-
-def _to_json_strings(array: pa.ChunkedArray) -> pa.Array:
-    return pa.array(
-        [None if v is None else json.dumps(v, default=str, separators=(",", ":")) for v in array.to_pylist()],
-        type=pa.string(),
-    )
-
-
-def _adapt_arrow(table: pa.Table, flags: Any) -> pa.Table:
-    """Cast the columns the client cannot take natively (per ``useArrowNativeTypes``) to strings."""
-    timestamps = bool(flags and flags.timestampAsArrow)
-    decimals = bool(flags and flags.decimalAsArrow)
-    complex_ = bool(flags and flags.complexTypesAsArrow)
-    columns, fields = [], []
-    for field_, column in zip(table.schema, table.columns, strict=True):
-        t = field_.type
-        if pa.types.is_interval(t) or pa.types.is_duration(t) or pa.types.is_time(t):
-            column, t = (
-                pa.array([None if v is None else str(v) for v in column.to_pylist()], pa.string()),
-                pa.string(),
-            )
-        elif pa.types.is_timestamp(t) and not timestamps:
-            column, t = column.cast(pa.string()), pa.string()
-        elif pa.types.is_decimal(t) and not decimals:
-            column, t = column.cast(pa.string()), pa.string()
-        elif (pa.types.is_nested(t)) and not complex_:
-            column, t = _to_json_strings(column), pa.string()
-        elif pa.types.is_large_string(t) or pa.types.is_string_view(t):
-            column, t = column.cast(pa.string()), pa.string()
-        columns.append(column)
-        fields.append(pa.field(field_.name, t))
-    return pa.Table.from_arrays(columns, schema=pa.schema(fields))
 
 
 def _batch_bytes(batch: pa.RecordBatch, lz4: bool) -> bytes:
