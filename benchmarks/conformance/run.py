@@ -304,7 +304,7 @@ def run_dbt_unit(path: Path, *, workers: int) -> dict[str, Any]:
     differing = sorted(n for n in set(a) | set(b) if a.get(n) != b.get(n))
     versions = {}
     for line in freeze.stdout.splitlines():
-        name, _, ver = line.partition("==")
+        name, _, ver = line.partition(" @ ") if " @ " in line else line.partition("==")
         if name.lower() in (
             "dbt-databricks",
             "dbt-core",
@@ -317,9 +317,11 @@ def run_dbt_unit(path: Path, *, workers: int) -> dict[str, Any]:
     failing = sorted(n for n, o in a.items() if o in ("failed", "error"))
     for run in runs.values():
         run.pop("outcomes")
+    pinned = next((p.split("==")[1] for p in _pins() if p.startswith("dbt-databricks==")), None)
     return {
         "checkout": str(path),
         "version": _git_describe(path),
+        "pinned_dbt_databricks": pinned,
         "installed": versions,
         "workers": workers,
         "runs": runs,
@@ -386,6 +388,14 @@ def write_report(report: dict[str, Any], out: Path) -> None:
             "Installed: " + ", ".join(f"{k} {v}" for k, v in dbt["installed"].items()),
             "",
         ]
+        pinned = dbt.get("pinned_dbt_databricks")
+        if pinned and dbt["version"].lstrip("v") != pinned:
+            md += [
+                f"The pinned line is dbt-databricks {pinned}; its tests are not published (the sdist has "
+                "none) and the fetched repository has no tag for it: the unit tests ran from the nearest "
+                f"tag, {dbt['version']}, installed from that checkout with the pinned line's other packages.",
+                "",
+            ]
         rows = [["run", "brickauth importable", "counts", "seconds"]]
         for label, run in dbt["runs"].items():
             counts = ", ".join(f"{k} {v}" for k, v in sorted(run["counts"].items()))
