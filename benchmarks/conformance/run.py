@@ -367,6 +367,8 @@ def write_report(report: dict[str, Any], out: Path) -> None:
             f"{s['sea']['total']}** pass",
             "",
         ]
+        if e2e.get("from_earlier_run"):
+            md += [f"(Kept from the run of {e2e['from_earlier_run']}: this run did not repeat it.)", ""]
         rows = [["test", "path", "outcome", "note"]]
         for t in e2e["tests"]:
             if t["group"] in ("thrift", "sea"):
@@ -388,6 +390,8 @@ def write_report(report: dict[str, Any], out: Path) -> None:
             "Installed: " + ", ".join(f"{k} {v}" for k, v in dbt["installed"].items()),
             "",
         ]
+        if dbt.get("from_earlier_run"):
+            md += [f"(Kept from the run of {dbt['from_earlier_run']}: this run did not repeat it.)", ""]
         pinned = dbt.get("pinned_dbt_databricks")
         if pinned and dbt["version"].lstrip("v") != pinned:
             md += [
