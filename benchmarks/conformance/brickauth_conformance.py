@@ -56,6 +56,9 @@ def pytest_configure(config: pytest.Config) -> None:
         auth_type=config.getoption("--brickauth-auth-type"), host=sandbox.workspace_url
     )
     _STATE["provider"] = provider
+    # The first token now, outside any test: tests that patch urllib3 process-wide (the retry mixin)
+    # would otherwise see brickauth's own token request inside their window.
+    provider()()
     original = databricks.sql.connect
     _STATE["original_connect"] = original
 

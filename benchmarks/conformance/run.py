@@ -64,9 +64,11 @@ NOT_ON_EMULATOR: list[tuple[str, str, str]] = [
 ]
 RETRY_FRAGMENTS = ("retry", "3xx", "401_not", "403_not", "oserror")
 RETRY_REASON = (
-    "PySQLRetryTestsMixin: mocks urllib3 responses and waits out real backoff windows (minutes); the "
-    "connector's own comment in test_driver.py excludes retry tests from the core run; they test the "
-    "client's retry policy, not the server"
+    "PySQLRetryTestsMixin (run them with --retry): they test the client's retry policy against mocked "
+    "urllib3 responses, not the server, and the connector's own comment in test_driver.py keeps retry "
+    "tests out of the core run. They patch urllib3 for the whole process: with azure-m2m the connector's "
+    "token-exchange POST to /oidc/v1/token on each new connection lands inside their window; use "
+    "--auth-type databricks-m2m"
 )
 OTHER_CLASS_REASON = {
     "TestPySQLLargeWideResultSet": "100 MB result sets (not core; minutes per test)",
@@ -130,7 +132,7 @@ def group_of(nodeid: str) -> tuple[str, str | None]:
 
 
 # -- the connector's e2e suite --------------------------------------------------------------------
-def run_connector(path: Path, *, timeout: float, auth_type: str) -> dict[str, Any]:
+def run_connector(path: Path, *, timeout: float, auth_type: str, retry: bool = False) -> dict[str, Any]:
     python = sys.executable
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(HERE), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
@@ -145,7 +147,8 @@ def run_connector(path: Path, *, timeout: float, auth_type: str) -> dict[str, An
             f"collecting {E2E_FILE} failed:\n{collected.stdout[-3000:]}\n{collected.stderr[-3000:]}"
         )
     groups = {nodeid: group_of(nodeid) for nodeid in ids}
-    selected = [n for n, (g, _) in groups.items() if g in ("thrift", "sea")]
+    run_groups = ("thrift", "sea", "retry") if retry else ("thrift", "sea")
+    selected = [n for n, (g, _) in groups.items() if g in run_groups]
     with tempfile.TemporaryDirectory(prefix="brickauth-conformance-") as tmp:
         results_path = Path(tmp) / "results.jsonl"
         ids_file = Path(tmp) / "ids.txt"
@@ -172,7 +175,7 @@ def run_connector(path: Path, *, timeout: float, auth_type: str) -> dict[str, An
     tests: list[dict[str, Any]] = []
     for nodeid in ids:
         group, reason = groups[nodeid]
-        if reason is not None:
+        if group not in run_groups:
             tests.append({"id": nodeid, "group": group, "outcome": "not run", "message": reason})
             continue
         row = outcomes.get(nodeid, {"outcome": "missing", "message": "no result (crash or timeout?)"})
@@ -186,7 +189,7 @@ def run_connector(path: Path, *, timeout: float, auth_type: str) -> dict[str, An
             }
         )
     summary = {}
-    for group in ("thrift", "sea"):
+    for group in run_groups:
         counts = Counter(t["outcome"] for t in tests if t["group"] == group)
         summary[group] = dict(counts) | {"total": sum(counts.values())}
     summary["thrift"]["runnable"] = summary["thrift"]["total"] - summary["thrift"].get("skipped", 0)
@@ -367,11 +370,14 @@ def write_report(report: dict[str, Any], out: Path) -> None:
             f"{s['sea']['total']}** pass",
             "",
         ]
+        if "retry" in s:
+            md[-1:-1] = [f"- retry-policy tests (PySQLRetryTestsMixin): **{s['retry'].get('passed', 0)} of "
+                         f"{s['retry']['total']}** pass"]
         if e2e.get("from_earlier_run"):
             md += [f"(Kept from the run of {e2e['from_earlier_run']}: this run did not repeat it.)", ""]
         rows = [["test", "path", "outcome", "note"]]
         for t in e2e["tests"]:
-            if t["group"] in ("thrift", "sea"):
+            if t["outcome"] != "not run":
                 rows.append([t["id"].split("::", 1)[1], t["group"], t["outcome"], t["message"][:160]])
         md += _md_table(rows)
         md += ["", "### Not run on the emulator", ""]
@@ -432,6 +438,9 @@ def main(argv: list[str] | None = None) -> int:
         "--auth-type", default="azure-m2m", help="brickauth auth type for the e2e connections"
     )
     parser.add_argument("--timeout", type=float, default=120, help="per-test timeout (s) for the e2e suite")
+    parser.add_argument("--retry", action="store_true",
+                        help="also run the connector's retry-policy tests (about 3 min; databricks-m2m: see "
+                             "the report note)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "conformance-report")
     args = parser.parse_args(argv)
     kinds = {classify_checkout(p.resolve()): p.resolve() for p in args.paths}
@@ -453,10 +462,12 @@ def main(argv: list[str] | None = None) -> int:
     }
     ok = True
     if "connector" in kinds:
-        e2e = run_connector(kinds["connector"], timeout=args.timeout, auth_type=args.auth_type)
+        e2e = run_connector(
+            kinds["connector"], timeout=args.timeout, auth_type=args.auth_type, retry=args.retry
+        )
         report["connector_e2e"] = e2e
         for t in e2e["tests"]:
-            if t["group"] in ("thrift", "sea"):
+            if t["outcome"] != "not run":
                 print(
                     f"{t['outcome'].upper():8} {t['group']:6} {t['id'].split('::', 1)[1]}"
                     + (f"  -- {t['message'][:140]}" if t["outcome"] not in ("passed",) else "")
