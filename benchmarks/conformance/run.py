@@ -492,7 +492,8 @@ def main(argv: list[str] | None = None) -> int:
         old = json.loads(previous.read_text())
         for key in ("connector_e2e", "dbt_unit"):
             if key not in report and key in old:
-                report[key] = old[key] | {"from_earlier_run": old.get("generated")}
+                kept_from = old[key].get("from_earlier_run") or old.get("generated")
+                report[key] = old[key] | {"from_earlier_run": kept_from}
     write_report(report, args.out)
     print(f"report: {args.out.with_suffix('.md')} and .json")
     return 0 if ok else 1
