@@ -1,4 +1,4 @@
-"""Sessions: tests, lint, demo, bench, compat. ``nox -s tests`` is the README's test command."""
+"""Sessions: tests, lint, demo, bench, compat, conformance. ``nox -s tests`` is the README's test command."""
 
 from __future__ import annotations
 
@@ -92,3 +92,24 @@ def compat(session: nox.Session, line: str) -> None:
     """The dbt tests once per supported dbt-databricks line."""
     session.install(".[dev]", "./sandbox", *DBT_LINES[line])
     session.run("pytest", "-q", "-n", "2", "tests/dbt", "-m", "dbt")
+
+
+# What the SQL connector's e2e suite imports besides the connector (its pyproject's dev group), plus
+# pytest-timeout for the per-test bound.
+E2E_TEST_DEPS = ["pytest", "pytest-timeout", "numpy", "pytz", "pyarrow", "lz4"]
+
+
+@nox.session
+def conformance(session: nox.Session) -> None:
+    """The real clients' own suites against brickauth and the sandbox (not in CI: needs checkouts).
+
+    ``nox -s conformance -- PATH... [--dbt-unit] [--workers N]``: PATHs are checkouts of
+    databricks-sql-python (at the pinned connector's tag) and/or dbt-databricks. Writes
+    benchmarks/conformance-report.md and .json (see benchmarks/conformance/run.py).
+    """
+    if not [a for a in session.posargs if not a.startswith("-")]:
+        session.error(
+            "usage: nox -s conformance -- /path/to/databricks-sql-python [/path/to/dbt-databricks --dbt-unit]"
+        )
+    session.install(".", "./sandbox", *DBT_LINES[CURRENT_LINE], *E2E_TEST_DEPS)
+    session.run("python", "benchmarks/conformance/run.py", *session.posargs)

@@ -331,7 +331,7 @@ class Sandbox:
         service = WorkspaceService(
             workspace=workspace, base_url=self.workspace_url, entra=entra,
             signing_key=self.workspace_signing_key, warehouse=_LazyWarehouse(self._thrift_warehouse),
-            clock=self.clock, lifetimes=self.lifetimes,
+            clock=self.clock, lifetimes=self.lifetimes, engine=lambda: self.engine_future().result(),
         )
         self._entra, self._workspace, self._workspace_service = entra, workspace, service
         self._apps["entra"] = entra

@@ -295,7 +295,7 @@ def test_concurrent_sessions(engine: WarehouseEngine) -> None:
         s = engine.open_session(f"user{i}@contoso.com")
         start.wait(timeout=10)
         engine.execute(
-            s, f"create or replace table main.default.t{i} as select range as id from range({i + 1})"
+            s, f"create or replace table main.default.t{i} as select id from range({i + 1})"
         )
         engine.execute(s, f"insert into main.default.t{i} values (100)")
         return rows(engine, s, f"select count(*) as n, current_user() as u from main.default.t{i}")

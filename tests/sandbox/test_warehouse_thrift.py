@@ -143,7 +143,7 @@ def test_sync_statement_longer_than_direct_results_wait(tmp_path: Path, gate: Ga
 
 def test_many_rows_take_several_fetches(wh: WarehouseHarness) -> None:
     with wh.connect(ALICE) as conn, conn.cursor(arraysize=1000) as cur:
-        cur.execute("select range as n from range(25000)")
+        cur.execute("select id as n from range(25000)")  # Databricks names the column id
         values = [row.n for row in cur.fetchall()]
     assert len(values) == 25000 and sum(values) == 25000 * 24999 // 2
     assert wh.service.calls["FetchResults"] >= 10
@@ -156,7 +156,7 @@ def test_eight_threads_at_once(wh: WarehouseHarness) -> None:
     def work(i: int) -> tuple[str, int]:
         with wh.connect(principals[i]) as conn, conn.cursor() as cur:
             start.wait(timeout=30)
-            cur.execute(f"create table main.default.par{i} as select range as id from range({i + 10})")
+            cur.execute(f"create table main.default.par{i} as select id from range({i + 10})")
             cur.execute(f"insert into main.default.par{i} values (1000)")
             cur.execute(f"select current_user() as u, count(*) as n from main.default.par{i}")
             row = cur.fetchone()

@@ -29,7 +29,7 @@ import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
 from sqlglot import exp
 
 from brickauth.clock import SYSTEM_CLOCK, Clock
-from brickauth_sandbox.warehouse import errors
+from brickauth_sandbox.warehouse import errors, literals
 from brickauth_sandbox.warehouse.catalog import (
     BASELINE_CATALOGS,
     DEFAULT_CATALOG,
@@ -42,6 +42,7 @@ from brickauth_sandbox.warehouse.catalog import (
     SchemaInfo,
 )
 from brickauth_sandbox.warehouse.information_schema import InformationSchema
+from brickauth_sandbox.warehouse.literals import DEFAULT_TIME_ZONE
 from brickauth_sandbox.warehouse.results import (
     StatementResult,
     databricks_type,
@@ -82,6 +83,10 @@ warnings.filterwarnings("ignore", message="Arrow output on a DB-API result", cat
 # (principal, privilege, securable type, full name) -> allowed. Types: CATALOG, SCHEMA, TABLE.
 Authorize = Callable[[str, str, str, str], bool]
 
+# The session time zone's names: the SQL config, Spark's key, and what SET TIME ZONE sets.
+TIME_ZONE_KEYS = ("TIMEZONE", "spark.sql.session.timeZone")
+TIME_ZONE_KEYS_LOWER = {k.lower() for k in TIME_ZONE_KEYS}
+
 _DEFAULT_CONF = {
     "ANSI_MODE": "true",
     "TIMEZONE": "Etc/UTC",
@@ -105,11 +110,37 @@ class EngineSession:
         self.temp_views: dict[str, str] = {}  # name -> view text
         self.lock = threading.Lock()  # one statement at a time per session
         self._conn = engine._new_connection()
+        self._duck_zone: str | None = None
         self.closed = False
 
     @property
     def namespace(self) -> Namespace:
         return Namespace(self.catalog, self.schema)
+
+    def setting(self, *keys: str) -> str | None:
+        """A session setting by any of its names, case-insensitively (``ansi_mode`` = ``ANSI_MODE``)."""
+        wanted = {k.lower() for k in keys}
+        found = None
+        for key, value in self.conf.items():  # the last one set wins
+            if key.lower() in wanted:
+                found = value
+        return found
+
+    @property
+    def time_zone(self) -> str:
+        return self.setting(*TIME_ZONE_KEYS) or DEFAULT_TIME_ZONE
+
+    @property
+    def ansi(self) -> bool:
+        return (self.setting("ansi_mode", "spark.sql.ansi.enabled") or "true").strip().lower() != "false"
+
+    def apply_time_zone(self) -> None:
+        """DuckDB reads and labels TIMESTAMPTZ values in the connection's zone: keep it the session's."""
+        zone = self.time_zone
+        if zone != self._duck_zone:
+            # DuckDB (ICU) takes region ids and GMT offsets; Spark also takes bare offsets (+01:00).
+            self._conn.execute("SET TimeZone = ?", ["GMT" + zone if zone[:1] in "+-" else zone])
+            self._duck_zone = zone
 
     @property
     def connection(self) -> duckdb.DuckDBPyConnection:
@@ -380,11 +411,14 @@ class WarehouseEngine:
             principal=ctx.principal,
             information_schema=lambda name: self._information_schema.source(ctx, name),
             local=local,
+            session_zone=ctx.session.time_zone,
+            ansi=ctx.session.ansi,
         )
         return rewrite.sql, rewrite.tables
 
     def _run(self, ctx: _Ctx, duck_sql: str) -> pa.Table | None:
         try:
+            ctx.session.apply_time_zone()
             rel = ctx.session.connection.sql(duck_sql)
             if rel is None:
                 return None
@@ -508,7 +542,9 @@ class WarehouseEngine:
             else:
                 rel.provider = provider or "delta"
                 rel.properties = {**DELTA_DEFAULT_PROPERTIES, **props} if rel.provider == "delta" else props
-        if kind == "TABLE" and tree.expression is not None:
+        if kind == "TABLE" and tree.expression is not None and not tree.args.get("exists"):
+            # CREATE TABLE ... AS SELECT reports its metrics; with IF NOT EXISTS Databricks SQL returns an
+            # empty result set (the connector's e2e test_create_table_will_return_empty_result_set).
             count = _first_count(table)
             return _dml_result(["num_affected_rows", "num_inserted_rows"], [count, count], count)
         return empty_result()
@@ -790,6 +826,8 @@ class WarehouseEngine:
         if statement.value is None:
             value = conf.get(statement.key, "<undefined>")
             return rows_result([("key", "string"), ("value", "string")], [(statement.key, value)])
+        if statement.key.lower() in TIME_ZONE_KEYS_LOWER:
+            literals.time_zone(statement.value)  # INVALID_CONF_VALUE.TIME_ZONE for an unknown zone
         ctx.session.conf[statement.key] = statement.value
         return rows_result([("key", "string"), ("value", "string")], [(statement.key, statement.value)])
 
@@ -1170,13 +1208,7 @@ def _map_duckdb_error(exc: duckdb.Error, ctx: _Ctx) -> errors.WarehouseSqlError:
         return errors.unresolved_routine(m.group(1).strip('"'), ctx.ns.catalog, ctx.ns.schema)
     m = re.search(r"Could not convert string '([^']*)' to (\w+)", text)
     if m:
-        return errors.WarehouseSqlError(
-            "CAST_INVALID_INPUT",
-            f'The value \'{m.group(1)}\' of the type "STRING" cannot be cast to "{m.group(2)}" because it '
-            "is malformed. Correct the value as per the syntax, or change its target type. Use `try_cast` to "
-            "tolerate malformed input and return NULL instead.",
-            "22018",
-        )
+        return errors.cast_invalid_input(m.group(1), m.group(2))
     if isinstance(exc, duckdb.ConstraintException) and "NOT NULL" in text:
         return errors.WarehouseSqlError(
             "DELTA_NOT_NULL_CONSTRAINT_VIOLATED", "NOT NULL constraint violated for column.", "23502"

@@ -148,3 +148,14 @@ def unresolved_routine(name: str, catalog: str, schema: str) -> WarehouseSqlErro
 
 def internal(detail: str) -> WarehouseSqlError:
     return WarehouseSqlError("INTERNAL_ERROR", detail, "XX000")
+
+
+def cast_invalid_input(value: str, type_name: str) -> WarehouseSqlError:
+    """Spark's CAST_INVALID_INPUT (a malformed string cast with ``ansi_mode`` on)."""
+    return WarehouseSqlError(
+        "CAST_INVALID_INPUT",
+        f'The value \'{value}\' of the type "STRING" cannot be cast to "{type_name}" because it is '
+        "malformed. Correct the value as per the syntax, or change its target type. Use `try_cast` to "
+        "tolerate malformed input and return NULL instead.",
+        "22018",
+    )

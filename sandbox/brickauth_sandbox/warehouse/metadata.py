@@ -9,7 +9,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from brickauth_sandbox.warehouse.catalog import RelationInfo
-from brickauth_sandbox.warehouse.results import StatementResult, rows_result
+from brickauth_sandbox.warehouse.results import StatementResult, rows_result, sql_type_name
 from brickauth_sandbox.warehouse.translate import INFORMATION_SCHEMA
 
 if TYPE_CHECKING:
@@ -29,6 +29,9 @@ _JDBC_TYPES = {
     "timestamp": 93,
     "timestamp_ntz": 93,
     "void": 0,
+    "array": 2003,  # java.sql.Types.ARRAY
+    "map": 2000,  # JAVA_OBJECT
+    "struct": 2002,  # STRUCT
 }
 
 
@@ -127,7 +130,7 @@ def columns_result(
                     r.name,
                     name,
                     jdbc,
-                    dbx_type.upper(),
+                    sql_type_name(dbx_type),
                     size,
                     None,
                     digits,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -100,6 +101,28 @@ def databricks_type(arrow: pa.DataType) -> str:
     return "string"
 
 
+def sql_type_name(dbx_type: str) -> str:
+    """Spark's ``DataType.sql`` for a catalog string (what GetColumns reports as TYPE_NAME):
+    ``struct<name:string,age:int>`` -> ``STRUCT<name: STRING, age: INT>``, ``map<string,int>`` ->
+    ``MAP<STRING, INT>``, ``array<string>`` -> ``ARRAY<STRING>``, ``decimal(10,2)`` -> ``DECIMAL(10,2)``."""
+    text = dbx_type.strip()
+    lower = text.lower()
+    if lower.startswith("array<") and text.endswith(">"):
+        return f"ARRAY<{sql_type_name(text[6:-1])}>"
+    if lower.startswith("map<") and text.endswith(">"):
+        key, value = _split_top(text[4:-1], "<(", ">)")
+        return f"MAP<{sql_type_name(key)}, {sql_type_name(value)}>"
+    if lower.startswith("struct<") and text.endswith(">"):
+        fields = []
+        for part in _split_top(text[7:-1], "<(", ">)"):
+            name, _, ftype = part.partition(":")
+            name = name.strip().strip("`")
+            quoted = name if re.fullmatch(r"[A-Za-z_]\w*", name) else "`" + name.replace("`", "``") + "`"
+            fields.append(f"{quoted}: {sql_type_name(ftype)}")
+        return "STRUCT<" + ", ".join(fields) + ">"
+    return text.upper()
+
+
 _DUCK_SIMPLE = {
     "BOOLEAN": "boolean",
     "TINYINT": "tinyint",
@@ -150,12 +173,12 @@ def databricks_type_from_duckdb(duck: str) -> str:
     return "string"
 
 
-def _split_top(text: str) -> list[str]:
+def _split_top(text: str, opening: str = "([", closing: str = ")]") -> list[str]:
     parts, depth, current = [], 0, ""
     for ch in text:
-        if ch in "([":
+        if ch in opening:
             depth += 1
-        elif ch in ")]":
+        elif ch in closing:
             depth -= 1
         if ch == "," and depth == 0:
             parts.append(current.strip())
@@ -165,3 +188,34 @@ def _split_top(text: str) -> list[str]:
     if current.strip():
         parts.append(current.strip())
     return parts
+
+
+def _to_json_strings(array: pa.ChunkedArray) -> pa.Array:
+    return pa.array(
+        [None if v is None else json.dumps(v, default=str, separators=(",", ":")) for v in array.to_pylist()],
+        type=pa.string(),
+    )
+
+
+def adapt_arrow(table: pa.Table, *, timestamps: bool, decimals: bool, complex_types: bool) -> pa.Table:
+    """The result as a client asked for it: columns it cannot take natively (Thrift's
+    ``useArrowNativeTypes``) become strings; intervals, durations and times always do."""
+    columns, fields = [], []
+    for field_, column in zip(table.schema, table.columns, strict=True):
+        t = field_.type
+        if pa.types.is_interval(t) or pa.types.is_duration(t) or pa.types.is_time(t):
+            column, t = (
+                pa.array([None if v is None else str(v) for v in column.to_pylist()], pa.string()),
+                pa.string(),
+            )
+        elif pa.types.is_timestamp(t) and not timestamps:
+            column, t = column.cast(pa.string()), pa.string()
+        elif pa.types.is_decimal(t) and not decimals:
+            column, t = column.cast(pa.string()), pa.string()
+        elif (pa.types.is_nested(t)) and not complex_types:
+            column, t = _to_json_strings(column), pa.string()
+        elif pa.types.is_large_string(t) or pa.types.is_string_view(t):
+            column, t = column.cast(pa.string()), pa.string()
+        columns.append(column)
+        fields.append(pa.field(field_.name, t))
+    return pa.Table.from_arrays(columns, schema=pa.schema(fields))

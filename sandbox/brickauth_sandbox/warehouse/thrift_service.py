@@ -38,7 +38,7 @@ from brickauth_sandbox.warehouse.metadata import (
     schemas_result,
     tables_result,
 )
-from brickauth_sandbox.warehouse.results import StatementResult
+from brickauth_sandbox.warehouse.results import StatementResult, adapt_arrow
 from brickauth_sandbox.warehouse.translate import Parameter
 
 log = logging.getLogger(__name__)
@@ -106,6 +106,8 @@ class _Operation:
     offset: int = 0
     done: threading.Event = field(default_factory=threading.Event)
     encoded: pa.Table | None = None  # the result as sent (types adapted to the client's flags)
+    lz4: bool = False  # the client said canDecompressLZ4Result: Arrow batches go LZ4-frame compressed
+    row_limit: int | None = None  # resultRowLimit: at most this many rows are returned
 
 
 class ThriftWarehouse:
@@ -231,11 +233,14 @@ class ThriftWarehouse:
         arrow: bool,
         arrow_flags: Any,
         operation_type: int = tt.TOperationType.EXECUTE_STATEMENT,
+        lz4: bool = False,
+        row_limit: int | None = None,
     ) -> _Operation:
         handle = tt.TOperationHandle(
             operationId=_new_handle_id(), operationType=operation_type, hasResultSet=True
         )
-        op = _Operation(handle, session, statement, arrow, arrow_flags)
+        op = _Operation(handle, session, statement, arrow, arrow_flags, lz4=lz4 and arrow,
+                        row_limit=row_limit if row_limit and row_limit > 0 else None)
         with self._lock:
             self._operations[handle.operationId.guid] = op
             session.operations.add(handle.operationId.guid)
@@ -256,7 +261,15 @@ class ThriftWarehouse:
                 return
             result = run()
             op.result = result
-            op.encoded = _adapt_arrow(result.table, op.arrow_flags) if op.arrow else result.table
+            table = result.table
+            if op.row_limit is not None and table.num_rows > op.row_limit:
+                table = table.slice(0, op.row_limit)  # resultRowLimit (the cursor's row_limit)
+            op.encoded = adapt_arrow(
+                table,
+                timestamps=bool(op.arrow_flags and op.arrow_flags.timestampAsArrow),
+                decimals=bool(op.arrow_flags and op.arrow_flags.decimalAsArrow),
+                complex_types=bool(op.arrow_flags and op.arrow_flags.complexTypesAsArrow),
+            ) if op.arrow else table
             if op.state != tt.TOperationState.CANCELED_STATE:
                 op.state = tt.TOperationState.FINISHED_STATE
         except errors.WarehouseSqlError as exc:
@@ -306,7 +319,7 @@ class ThriftWarehouse:
             resultFormat=tt.TSparkRowSetType.ARROW_BASED_SET
             if op.arrow
             else tt.TSparkRowSetType.COLUMN_BASED_SET,
-            lz4Compressed=False,
+            lz4Compressed=op.lz4,
             isStagingOperation=False,
         )
         if op.arrow:
@@ -323,7 +336,7 @@ class ThriftWarehouse:
         has_more = op.offset < table.num_rows
         if op.arrow:
             batches = [
-                tt.TSparkArrowBatch(batch=b.serialize().to_pybytes(), rowCount=b.num_rows)
+                tt.TSparkArrowBatch(batch=_batch_bytes(b, op.lz4), rowCount=b.num_rows)
                 for b in chunk.to_batches()
                 if b.num_rows
             ]
@@ -415,6 +428,8 @@ class _Handler:
             req.useArrowNativeTypes,
             req.getDirectResults,
             req.runAsync,
+            lz4=bool(req.canDecompressLZ4Result),
+            row_limit=req.resultRowLimit,
         )
 
     def _start(
@@ -428,9 +443,13 @@ class _Handler:
         direct: Any,
         run_async: bool | None = True,
         operation_type: int = tt.TOperationType.EXECUTE_STATEMENT,
+        *,
+        lz4: bool = False,
+        row_limit: int | None = None,
     ) -> Any:
         op = self.s.start(
-            session, statement, run, arrow=bool(arrow), arrow_flags=arrow_flags, operation_type=operation_type
+            session, statement, run, arrow=bool(arrow), arrow_flags=arrow_flags,
+            operation_type=operation_type, lz4=lz4, row_limit=row_limit,
         )
         resp = resp_type(status=_OK, operationHandle=op.handle)
         if direct is not None or not run_async:
@@ -608,7 +627,9 @@ _TYPE_IDS = {
     "timestamp_ntz": tt.TTypeId.TIMESTAMP_TYPE,
     "date": tt.TTypeId.DATE_TYPE,
     "binary": tt.TTypeId.BINARY_TYPE,
-    "void": tt.TTypeId.NULL_TYPE,
+    # An untyped NULL column is described as a string column (the connector's e2e test_queries expects
+    # "string" for SELECT NULL from a SQL warehouse); its Arrow column stays of type null.
+    "void": tt.TTypeId.STRING_TYPE,
 }
 
 
@@ -645,37 +666,16 @@ def _table_schema(result: StatementResult) -> Any:
     )
 
 
-def _to_json_strings(array: pa.ChunkedArray) -> pa.Array:
-    return pa.array(
-        [None if v is None else json.dumps(v, default=str, separators=(",", ":")) for v in array.to_pylist()],
-        type=pa.string(),
-    )
+def _batch_bytes(batch: pa.RecordBatch, lz4: bool) -> bytes:
+    """One Arrow IPC record batch, LZ4-frame compressed when the client accepts it (the connector
+    decompresses each batch with ``lz4.frame.decompress``: databricks/sql/utils.py)."""
+    data: bytes = batch.serialize().to_pybytes()
+    if lz4:
+        import lz4.frame as lz4_frame  # type: ignore[import-untyped, unused-ignore]
 
-
-def _adapt_arrow(table: pa.Table, flags: Any) -> pa.Table:
-    """Cast the columns the client cannot take natively (per ``useArrowNativeTypes``) to strings."""
-    timestamps = bool(flags and flags.timestampAsArrow)
-    decimals = bool(flags and flags.decimalAsArrow)
-    complex_ = bool(flags and flags.complexTypesAsArrow)
-    columns, fields = [], []
-    for field_, column in zip(table.schema, table.columns, strict=True):
-        t = field_.type
-        if pa.types.is_interval(t) or pa.types.is_duration(t) or pa.types.is_time(t):
-            column, t = (
-                pa.array([None if v is None else str(v) for v in column.to_pylist()], pa.string()),
-                pa.string(),
-            )
-        elif pa.types.is_timestamp(t) and not timestamps:
-            column, t = column.cast(pa.string()), pa.string()
-        elif pa.types.is_decimal(t) and not decimals:
-            column, t = column.cast(pa.string()), pa.string()
-        elif (pa.types.is_nested(t)) and not complex_:
-            column, t = _to_json_strings(column), pa.string()
-        elif pa.types.is_large_string(t) or pa.types.is_string_view(t):
-            column, t = column.cast(pa.string()), pa.string()
-        columns.append(column)
-        fields.append(pa.field(field_.name, t))
-    return pa.Table.from_arrays(columns, schema=pa.schema(fields))
+        compressed: bytes = lz4_frame.compress(data)
+        return compressed
+    return data
 
 
 def _nulls(values: list[Any]) -> bytes:

@@ -20,7 +20,8 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
-from brickauth_sandbox.warehouse import errors
+from brickauth_sandbox.warehouse import errors, literals
+from brickauth_sandbox.warehouse.literals import DEFAULT_TIME_ZONE
 
 logging.getLogger("sqlglot").setLevel(logging.ERROR)  # "Unsupported property ..." warnings are noise
 
@@ -146,6 +147,7 @@ _DESCRIBE_RE = re.compile(
 _DESCRIBE_QUERY_RE = re.compile(r"(?:DESC|DESCRIBE)\s+QUERY\s+", re.I)
 _USE_RE = re.compile(r"USE\s+(?:(?P<kind>CATALOG|SCHEMA|DATABASE)\s+)?" + _NAME + r"\s*$", re.I | re.S)
 _SET_RE = re.compile(r"SET(?:\s+(?P<key>-v|[^=\s]+)(?:\s*=\s*(?P<value>.*?))?)?\s*$", re.I | re.S)
+_SET_TIME_ZONE_RE = re.compile(r"SET\s+TIME\s+ZONE\s+(?P<zone>LOCAL|'[^']*'|\"[^\"]*\")\s*$", re.I | re.S)
 _NOOP_RE = re.compile(r"(OPTIMIZE|ANALYZE|REFRESH|VACUUM|MSCK|CACHE|UNCACHE|CLEAR\s+CACHE|FSCK)\b", re.I)
 _OWNER_RE = re.compile(
     r"ALTER\s+(?P<kind>TABLE|VIEW|SCHEMA|DATABASE|CATALOG)\s+" + _NAME + r"\s+(?:SET\s+)?OWNER\s+TO\s+"
@@ -240,6 +242,14 @@ def parse_statement(sql: str) -> Statement:
         kind = (m.group("kind") or "schema").lower()
         return Use("schema" if kind == "database" else kind, split_name(m.group("name")))
     if head == "SET":
+        m = _SET_TIME_ZONE_RE.match(text)
+        if m:  # Spark: SET TIME ZONE sets spark.sql.session.timeZone (LOCAL: the JVM's zone, UTC here)
+            zone = m.group("zone")
+            if zone.upper() == "LOCAL":
+                zone = DEFAULT_TIME_ZONE
+            elif zone[0] in "'\"":
+                zone = zone[1:-1]
+            return SetConf("spark.sql.session.timeZone", zone)
         m = _SET_RE.match(text)
         if m:
             value = m.group("value")
@@ -351,13 +361,18 @@ def to_duckdb(
     principal: str,
     information_schema: Callable[[Name], exp.Expression],
     local: set[str] | frozenset[str] = frozenset(),
+    session_zone: str = DEFAULT_TIME_ZONE,
+    ansi: bool = True,
 ) -> Rewrite:
     """Rewrite a parsed Databricks statement (on a copy) and generate DuckDB SQL.
 
     Tables flagged ``brickauth_mapped`` in their meta are already DuckDB names and stay as they are;
-    one-part names in ``local`` (the session's temporary views) stay unqualified.
+    one-part names in ``local`` (the session's temporary views) stay unqualified. ``session_zone`` and
+    ``ansi`` are the session's time zone and ``ansi_mode`` (for DATE/TIMESTAMP literals).
     """
     tree = tree.copy()
+    _replace_range(tree)
+    _fold_datetime_literals(tree, session_zone=session_zone, ansi=ansi)
     names: list[Name] = []
     info: list[Name] = []
     for table in table_references(tree):
@@ -382,6 +397,58 @@ def to_duckdb(
         table.replace(new)
     _replace_session_functions(tree, ns, principal)
     return Rewrite(tree.sql("duckdb"), names, info)
+
+
+def _replace_range(tree: exp.Expression) -> None:
+    """``RANGE(end)`` / ``RANGE(start, end[, step[, partitions]])``: one BIGINT column named ``id`` in
+    Databricks (DuckDB's ``range`` calls it ``range``)."""
+    for table in list(tree.find_all(exp.Table)):
+        fn = table.this
+        if not (isinstance(fn, exp.Anonymous) and str(fn.this).lower() == "range"):
+            continue
+        args = [exp.cast(a.copy(), exp.DataType.build("BIGINT")) for a in fn.expressions[:3]]
+        inner = exp.select(exp.alias_(exp.column("range"), "id")).from_(
+            exp.Table(this=exp.Anonymous(this="range", expressions=args))
+        )
+        alias = table.args.get("alias")
+        replacement = exp.Subquery(this=inner, alias=alias.copy() if alias is not None else None)
+        for key in ("joins", "pivots", "laterals"):
+            if table.args.get(key):
+                replacement.set(key, table.args[key])
+        table.replace(replacement)
+
+
+_LTZ_TYPES = (exp.DataType.Type.TIMESTAMP, exp.DataType.Type.TIMESTAMPTZ, exp.DataType.Type.TIMESTAMPLTZ)
+
+
+def _fold_datetime_literals(tree: exp.Expression, *, session_zone: str, ansi: bool) -> None:
+    """String literals cast to DATE / TIMESTAMP / TIMESTAMP_NTZ become exact DuckDB literals (Spark's
+    partial forms, zones and invalid-value rules: ``literals.py``); other casts to Databricks' TIMESTAMP
+    (local time zone semantics) go to DuckDB's TIMESTAMPTZ, read in the session zone."""
+    for cast_node in list(tree.find_all(exp.Cast)):
+        to = cast_node.args.get("to")
+        if not isinstance(to, exp.DataType):
+            continue
+        value = cast_node.this
+        literal = value.this if isinstance(value, exp.Literal) and value.is_string else None
+        if to.this == exp.DataType.Type.DATE and literal is not None:
+            day = literals.parse_date(literal, ansi=ansi and not isinstance(cast_node, exp.TryCast))
+            value_node = exp.Literal.string(day.isoformat()) if day is not None else exp.Null()
+            cast_node.replace(exp.cast(value_node, exp.DataType.build("DATE")))
+        elif to.this in _LTZ_TYPES or to.this == exp.DataType.Type.TIMESTAMPNTZ:
+            ntz = to.this == exp.DataType.Type.TIMESTAMPNTZ
+            target = exp.DataType.build("TIMESTAMP" if ntz else "TIMESTAMPTZ")
+            if literal is None:
+                if not ntz:
+                    cast_node.set("to", target)
+                continue
+            strict = ansi and not isinstance(cast_node, exp.TryCast)
+            ts = literals.parse_timestamp(literal, session_zone=session_zone, ansi=strict, ntz=ntz)
+            if ts is None:
+                cast_node.replace(exp.cast(exp.Null(), target))
+            else:
+                iso = ts.isoformat(sep=" ") if ntz else ts.strftime("%Y-%m-%d %H:%M:%S.%f+00:00")
+                cast_node.replace(exp.cast(exp.Literal.string(iso), target))
 
 
 def current_version_struct() -> exp.Expression:

@@ -7,8 +7,9 @@ Requests are annotated for the request log through ``environ["brickauth.log"]`` 
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Iterable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlencode
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
@@ -25,6 +26,10 @@ from brickauth_sandbox.workspace.errors import Refusal
 from brickauth_sandbox.workspace.model import Workspace
 from brickauth_sandbox.workspace.oidc import OidcServer
 from brickauth_sandbox.workspace.rest import Warehouses, WorkspaceFiles, require_sql, scim_me
+
+if TYPE_CHECKING:
+    from brickauth_sandbox.warehouse.engine import WarehouseEngine
+    from brickauth_sandbox.workspace.sea import StatementExecution
 
 StartResponse = Callable[..., Any]
 
@@ -64,6 +69,18 @@ _URLS = Map(
         Rule("/api/2.0/workspace/mkdirs", endpoint="ws_mkdirs", methods=["POST"]),
         Rule("/api/2.0/workspace/import", endpoint="ws_import", methods=["POST"]),
         Rule("/api/2.0/workspace/delete", endpoint="ws_delete", methods=["POST"]),
+        # Statement Execution API (the SQL connector's use_sea=True path): workspace/sea.py
+        Rule("/api/2.0/sql/sessions", endpoint="sea_session_create", methods=["POST"]),
+        Rule("/api/2.0/sql/sessions/<session_id>", endpoint="sea_session_delete", methods=["DELETE"]),
+        Rule("/api/2.0/sql/statements", endpoint="sea_execute", methods=["POST"]),
+        Rule("/api/2.0/sql/statements/<statement_id>", endpoint="sea_statement", methods=["GET", "DELETE"]),
+        Rule("/api/2.0/sql/statements/<statement_id>/cancel", endpoint="sea_cancel", methods=["POST"]),
+        Rule(
+            "/api/2.0/sql/statements/<statement_id>/result/chunks/<int:chunk_index>",
+            endpoint="sea_chunk",
+            methods=["GET"],
+        ),
+        Rule("/sandbox-results/<token>", endpoint="sea_download", methods=["GET"]),
         Rule("/sql/1.0/warehouses/<warehouse_id>", endpoint="thrift", methods=["POST"]),
         Rule("/sql/1.0/endpoints/<warehouse_id>", endpoint="thrift", methods=["POST"]),
     ]
@@ -87,6 +104,7 @@ class WorkspaceService:
         warehouse: ThriftWarehouse,
         clock: Clock,
         lifetimes: TokenLifetimes,
+        engine: Callable[[], WarehouseEngine] | None = None,
     ) -> None:
         self.workspace = workspace
         self.base_url = base_url.rstrip("/")
@@ -109,6 +127,9 @@ class WorkspaceService:
         )
         self.warehouses = Warehouses(workspace, clock, self.base_url)
         self.files = WorkspaceFiles(workspace)
+        self._engine = engine  # the SQL engine, for the Statement Execution API (None: not served)
+        self._sea: StatementExecution | None = None
+        self._sea_lock = threading.Lock()
 
     def reset(self) -> None:
         """Forget issued codes, refresh tokens and pending sign-ins."""
@@ -280,25 +301,110 @@ class WorkspaceService:
     def _on_ws_delete(self, request: Request, log: dict[str, Any]) -> Response:
         return self._rest(log, request, lambda c: self.files.delete(c, self._body(request)))
 
+    # --- SQL: Thrift and the Statement Execution API ----------------------------------------------
+
+    def _sql_caller(self, request: Request, log: dict[str, Any]) -> Caller:
+        """The caller of a SQL request (Thrift or Statement Execution API): ``sql`` or ``all-apis``."""
+        caller = self.authenticator.authenticate(request.environ)
+        log["principal"] = caller.key
+        if caller.source == "databricks" and not caller.scopes & {"sql", "all-apis"}:
+            raise errors.invalid_scope()
+        require_sql(caller)
+        return caller
+
+    def _use_warehouse(self, caller: Caller, warehouse_id: str) -> None:
+        """CAN USE on a running warehouse (a stopped one with auto-start starts; a starting one: 503)."""
+        wh = self.warehouses.get(warehouse_id)
+        if not self.warehouses.can_use(caller.principal, wh):
+            raise errors.no_can_use(caller.key, warehouse_id)
+        if wh.state == "STOPPED":
+            if not wh.auto_start:
+                raise errors.warehouse_stopped(warehouse_id)
+            self.warehouses.start(wh)
+        self.warehouses.settle(wh)
+        if wh.state == "STARTING":
+            raise errors.warehouse_starting(warehouse_id, self.warehouses.retry_after(wh))
+
+    # --- Statement Execution API -------------------------------------------------------------------
+
+    def _statement_execution(self) -> StatementExecution:
+        if self._engine is None:
+            raise errors.endpoint_not_found("/api/2.0/sql/statements")
+        with self._sea_lock:
+            if self._sea is None:
+                from brickauth_sandbox.workspace.sea import (
+                    StatementExecution,  # duckdb, pyarrow: on first use
+                )
+
+                self._sea = StatementExecution(self._engine, base_url=self.base_url, clock=self.clock)
+            return self._sea
+
+    def _sea_call(self, request: Request, log: dict[str, Any],
+                  fn: Callable[[StatementExecution, Caller, dict[str, Any]], Any]) -> Response:
+        try:
+            sea = self._statement_execution()
+            caller = self._sql_caller(request, log)
+            body = self._body(request) if request.method in ("POST", "DELETE") else {}
+            return _json(fn(sea, caller, body))
+        except Refusal as refusal:
+            log["error_code"] = refusal.code
+            return refusal.rest_response()
+
+    def _sea_warehouse(self, caller: Caller, body: dict[str, Any]) -> str:
+        """The request's ``warehouse_id``, once the caller may use it (as on the Thrift path)."""
+        warehouse_id = body.get("warehouse_id")
+        if not isinstance(warehouse_id, str) or not warehouse_id:
+            raise errors.bad_request("warehouse_id is required.")
+        self._use_warehouse(caller, warehouse_id)
+        return warehouse_id
+
+    def _on_sea_session_create(self, request: Request, log: dict[str, Any]) -> Response:
+        return self._sea_call(
+            request, log, lambda sea, c, body: sea.create_session(c.key, self._sea_warehouse(c, body), body)
+        )
+
+    def _on_sea_session_delete(self, request: Request, log: dict[str, Any], session_id: str) -> Response:
+        return self._sea_call(request, log, lambda sea, c, body: sea.delete_session(c.key, session_id))
+
+    def _on_sea_execute(self, request: Request, log: dict[str, Any]) -> Response:
+        return self._sea_call(
+            request, log, lambda sea, c, body: sea.execute(c.key, self._sea_warehouse(c, body), body)
+        )
+
+    def _on_sea_statement(self, request: Request, log: dict[str, Any], statement_id: str) -> Response:
+        if request.method == "DELETE":
+            return self._sea_call(request, log, lambda sea, c, body: sea.close(c.key, statement_id))
+        return self._sea_call(
+            request, log, lambda sea, c, body: sea.describe(sea.statement(c.key, statement_id))
+        )
+
+    def _on_sea_cancel(self, request: Request, log: dict[str, Any], statement_id: str) -> Response:
+        return self._sea_call(request, log, lambda sea, c, body: sea.cancel(c.key, statement_id))
+
+    def _on_sea_chunk(
+        self, request: Request, log: dict[str, Any], statement_id: str, chunk_index: int
+    ) -> Response:
+        return self._sea_call(request, log, lambda sea, c, body: sea.chunk(c.key, statement_id, chunk_index))
+
+    def _on_sea_download(self, request: Request, log: dict[str, Any], token: str) -> Response:
+        """A presigned-style result link: no Authorization (as cloud storage), the token is the key."""
+        data = self._sea.download(token) if self._sea is not None else None
+        if data is None:  # Azure Blob Storage's answer to a bad or expired SAS
+            log["error_code"] = "AuthenticationFailed"
+            body = (
+                '<?xml version="1.0" encoding="utf-8"?><Error><Code>AuthenticationFailed</Code>'
+                "<Message>Server failed to authenticate the request. Make sure the value of Authorization "
+                "header is formed correctly including the signature.</Message></Error>"
+            )
+            return Response(body, 403, content_type="application/xml")
+        return Response(data, 200, content_type="application/octet-stream")
+
     # --- Thrift (SQL) ------------------------------------------------------------------------------
 
     def _on_thrift(self, request: Request, log: dict[str, Any], warehouse_id: str) -> Response:
         try:
-            caller = self.authenticator.authenticate(request.environ)
-            log["principal"] = caller.key
-            if caller.source == "databricks" and not caller.scopes & {"sql", "all-apis"}:
-                raise errors.invalid_scope()
-            require_sql(caller)
-            wh = self.warehouses.get(warehouse_id)
-            if not self.warehouses.can_use(caller.principal, wh):
-                raise errors.no_can_use(caller.key, warehouse_id)
-            if wh.state == "STOPPED":
-                if not wh.auto_start:
-                    raise errors.warehouse_stopped(warehouse_id)
-                self.warehouses.start(wh)
-            self.warehouses.settle(wh)
-            if wh.state == "STARTING":
-                raise errors.warehouse_starting(warehouse_id, self.warehouses.retry_after(wh))
+            caller = self._sql_caller(request, log)
+            self._use_warehouse(caller, warehouse_id)
         except Refusal as refusal:
             log["error_code"] = refusal.code
             return refusal.thrift_response()
