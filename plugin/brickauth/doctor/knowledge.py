@@ -32,6 +32,7 @@ AADSTS_PRIORITY = 80
 PATTERN_PRIORITY = 50
 CODE_PRIORITY = 96  # a brickauth code names its cause exactly (unless the cause is generic)
 MAX_CANDIDATES = 3
+CLUE_TIEBREAK = 10  # most that clues add to or take from a cause's priority within one block
 CATEGORIES = ("entra", "databricks", "account", "network", "local", "store", "config", "version", "token")
 
 # Checks of `brickauth doctor` (docs/doctor-json.md) that a cause's `check:` may name.
@@ -157,7 +158,13 @@ class Cause:
     def clue_score(self, clues: frozenset[str]) -> int:
         return sum(weight for name, weight in self.clues if name in clues)
 
-    def matches(self, block: str, codes: frozenset[int], ba_codes: frozenset[str] = frozenset()) -> bool:
+    def matches(
+        self,
+        block: str,
+        codes: frozenset[int],
+        ba_codes: frozenset[str] = frozenset(),
+        lowered: str | None = None,
+    ) -> bool:
         if self.excludes is not None and self.excludes.search(block):
             return False
         if ba_codes.intersection(self.codes):
@@ -166,7 +173,20 @@ class Cause:
             return False
         if codes.intersection(self.aadsts):
             return True
-        return any(p.search(block) for p in self.patterns)
+        lowered = block.lower() if lowered is None else lowered
+        for pattern, needle in zip(self.patterns, self.needles, strict=True):
+            if (not needle or needle in lowered) and pattern.search(block):
+                return True
+        return False
+
+    @property
+    def needles(self) -> tuple[str, ...]:
+        """For each pattern, a lower-case literal every match contains ('' when none): a cheap pre-check."""
+        cached: tuple[str, ...] | None = self.__dict__.get("_needles")
+        if cached is None:
+            cached = tuple(_needle(p.pattern) for p in self.patterns)
+            object.__setattr__(self, "_needles", cached)
+        return cached
 
 
 @dataclass(frozen=True)
@@ -325,16 +345,18 @@ class KnowledgeBase:
         codes = _codes_in(block.text)
         ba_codes = frozenset(f"BA{c}" for c in _BA_CODE_RE.findall(block.text))
         known_codes = {code for code in codes if code in self._by_code}
+        lowered = block.text.lower()
         scored: list[tuple[int, Cause]] = []
         for cause in self.causes:
-            if not cause.matches(block.text, codes, ba_codes):
+            if not cause.matches(block.text, codes, ba_codes, lowered):
                 continue
             if known_codes and cause.aadsts and not known_codes.intersection(cause.aadsts):
                 continue  # never a cause of another AADSTS code than the one in the text
             base = cause.priority
             if ba_codes.intersection(cause.codes) and not cause.generic:
                 base = max(base, CODE_PRIORITY)
-            scored.append((base + cause.clue_score(clues), cause))
+            # Clues only tip the balance between causes that match the same block.
+            scored.append((base + max(-CLUE_TIEBREAK, min(CLUE_TIEBREAK, cause.clue_score(clues))), cause))
         matches: list[Match] = []
         if scored:
             top = max(score for score, _ in scored)
@@ -382,6 +404,58 @@ class KnowledgeBase:
                 ranked.append(Candidate(other, 100 + other_score - score, _clues_of(other, used)))
         ranked.sort(key=lambda c: -c.score)
         return _dedupe(ranked)[:MAX_CANDIDATES]
+
+
+_META = set(".^$*+?{}[]|()")
+
+
+def _needle(pattern: str) -> str:
+    """The longest literal run that every match of ``pattern`` must contain, lower-cased ('' if none).
+
+    Only the top level counts: groups, classes, escapes other than an escaped punctuation character and
+    any quantified character end a run; a top-level alternation gives no needle.
+    """
+    runs: list[str] = []
+    run: list[str] = []
+    depth, i = 0, 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\" and i + 1 < len(pattern):
+            nxt = pattern[i + 1]
+            piece = nxt if (not nxt.isalnum() and nxt != "_") else None
+            i += 2
+        elif ch == "[":
+            end = i + 1
+            end += 1 if end < len(pattern) and pattern[end] == "]" else 0
+            while end < len(pattern) and pattern[end] != "]":
+                end += 2 if pattern[end] == "\\" else 1
+            piece, i = None, end + 1
+        elif ch == "{":
+            close = pattern.find("}", i)
+            piece, i = None, (close + 1 if close != -1 else len(pattern))
+        elif ch == "(":
+            depth, piece, i = depth + 1, None, i + 1
+        elif ch == ")":
+            depth, piece, i = depth - 1, None, i + 1
+        elif ch == "|":
+            if depth == 0:
+                return ""
+            piece, i = None, i + 1
+        elif ch in _META:
+            piece, i = None, i + 1
+        else:
+            piece, i = ch, i + 1
+        quantified = i < len(pattern) and pattern[i] in "?*{"
+        if piece is not None and depth == 0 and not quantified:
+            run.append(piece)
+        else:
+            if piece is not None and quantified and run:
+                pass  # the quantified character itself is optional: drop it
+            runs.append("".join(run))
+            run = []
+    runs.append("".join(run))
+    best = max(runs, key=len)
+    return best.lower() if len(best) >= 3 else ""
 
 
 def _clues_of(cause: Cause, clues: tuple[str, ...]) -> tuple[str, ...]:
