@@ -92,12 +92,12 @@ CLUES: dict[str, re.Pattern[str]] = {
         r"databricks\.azure\.(cn|us))",
         "host.workspace": r"\badb-\d+\.\d+\.azuredatabricks\.(net|cn|us)|\b(?!accounts\.)[a-z0-9-]+\."
         r"(cloud|gcp)\.databricks\.com",
-        "host.scheme_in_host": r"\b(host|server_hostname|hostname|DATABRICKS_HOST)\W{1,4}https?://|"
-        r"https?://https?://|https?%3A%2F%2F|'https?://[^']*' is not a valid host|"
-        r"Failed to resolve '?https?",
-        "host.path": r"\b(host|server_hostname|hostname|DATABRICKS_HOST)\W{1,4}(https?://)?[\w.-]+\.(net|com|cn|us)"
-        r"/\S+|\.(azuredatabricks\.net|databricks\.com)/\?o=|\.(azuredatabricks\.net|databricks\.com)"
-        r"/(browse|sql/editor|login\.html|#|onboarding)",
+        # A scheme inside a field that wants a bare host name (databricks-sdk's `host=https://` is fine).
+        "host.scheme_in_host": r"\b(server_hostname|serverHostname|Hostname)\s*[:=]\s*[\"']?https?://|"
+        r"^\s*host:\s*[\"']?https?://|https?://https?://|https?%3A%2F%2F|Failed to resolve '?https?\b",
+        "host.path": r"\b(server_hostname|Hostname|host|DATABRICKS_HOST)\s*[:=]\s*[\"']?(https?://)?[\w.-]+\."
+        r"(net|com|cn|us)/[^\s\"',]+|\.(azuredatabricks\.net|databricks\.com)/\?o=|"
+        r"\.(azuredatabricks\.net|databricks\.com)/(browse|sql/editor|login\.html|#|onboarding|explore)",
         "host.port": r"\b(?:[a-z0-9-]+\.)+[a-z]{2,}:(?!443\b)\d{2,5}\b|\bport=(?!443\b)\d{2,5}\b|"
         r"\blocalhost:\d{2,5}\b|127\.0\.0\.1:\d{2,5}",
         "host.sovereign": r"\.(azuredatabricks\.cn|databricks\.azure\.cn|databricks\.azure\.us|"
@@ -239,6 +239,7 @@ class KnowledgeBase:
     _by_id: dict[str, Cause] = field(default_factory=dict, repr=False)
     _by_code: dict[int, Cause] = field(default_factory=dict, repr=False)
     _by_ba_code: dict[str, Cause] = field(default_factory=dict, repr=False)
+    _limit: int | None = field(default=MAX_CANDIDATES, repr=False)
 
     def __post_init__(self) -> None:
         for cause in self.causes:
@@ -322,21 +323,28 @@ class KnowledgeBase:
             return None
         return max(matches, key=lambda m: (m.cause is not None and not m.cause.vague, m.score, -m.line))
 
-    def rank(self, text: str) -> list[Candidate]:
-        """The most likely causes of the error in ``text``, most likely first (empty: not recognised)."""
-        matches = self.classify(text)
+    def rank(self, text: str, limit: int | None = MAX_CANDIDATES) -> list[Candidate]:
+        """The most likely causes of the error in ``text``, most likely first (empty: not recognised).
+
+        ``limit=None`` ranks every candidate considered (for tests of the ranking itself).
+        """
+        self._limit = limit
+        try:
+            matches = self.classify(text)
+        finally:
+            self._limit = MAX_CANDIDATES
         primary = self.primary(matches)
         if primary is None or primary.cause is None:
             return []
         if not primary.cause.vague:
-            return primary.candidates[:MAX_CANDIDATES]
+            return primary.candidates[:limit]
         merged: dict[str, Candidate] = {}
         for match in matches:
             if match.cause is not None and match.cause.vague:
                 for cand in match.candidates:
                     if cand.cause_id not in merged or merged[cand.cause_id].score < cand.score:
                         merged[cand.cause_id] = cand
-        return sorted(merged.values(), key=lambda c: -c.score)[:MAX_CANDIDATES]
+        return sorted(merged.values(), key=lambda c: -c.score)[:limit]
 
     def cause_for_code(self, code: str) -> Cause | None:
         return self.for_code(code)
@@ -384,8 +392,9 @@ class KnowledgeBase:
         """Ranked candidates for a block whose best match is ``cause``."""
         used = tuple(sorted(clues))
         if not cause.vague:
-            ranked = [Candidate(cause, score, _clues_of(cause, used))]
-            # Other causes that matched the same block closely, then the cause's declared look-alikes.
+            first = Candidate(cause, score, _clues_of(cause, used))
+            ranked = []
+            # Other causes that matched the same block closely, and the cause's declared look-alikes.
             for other_score, other in others:
                 if other_score >= score - 20 and not other.generic and not other.vague:
                     ranked.append(Candidate(other, other_score, _clues_of(other, used)))
@@ -393,7 +402,8 @@ class KnowledgeBase:
                 other = self._by_id[other_id]
                 ranked.append(Candidate(other, score - 30 - 3 * position + other.clue_score(clues),
                                         _clues_of(other, used)))
-            return _dedupe(ranked)[:MAX_CANDIDATES]
+            ranked.sort(key=lambda c: -c.score)
+            return _dedupe([first, *ranked])[: self._limit]
         ranked = []
         for position, other_id in enumerate(cause.candidates):
             other = self._by_id[other_id]
@@ -403,7 +413,7 @@ class KnowledgeBase:
             if not other.generic and not other.vague:
                 ranked.append(Candidate(other, 100 + other_score - score, _clues_of(other, used)))
         ranked.sort(key=lambda c: -c.score)
-        return _dedupe(ranked)[:MAX_CANDIDATES]
+        return _dedupe(ranked)[: self._limit]
 
 
 _META = set(".^$*+?{}[]|()")

@@ -127,6 +127,9 @@ def convert(staging: Path, out_dir: Path = HERE) -> Counter[str]:
             )
         stats["kept"] += len(kept)
         write(out_dir / path.name, kept, path)
+    for name in sorted(stats):
+        if name.startswith("dropped: unmapped new:"):
+            stats["unmapped new causes"] += 1
     return stats
 
 
