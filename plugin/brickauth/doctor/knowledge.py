@@ -32,6 +32,7 @@ AADSTS_PRIORITY = 80
 PATTERN_PRIORITY = 50
 CODE_PRIORITY = 96  # a brickauth code names its cause exactly (unless the cause is generic)
 MAX_CANDIDATES = 3
+DIRECT_MATCH_BONUS = 50  # a vague cause's candidate whose own matchers hit the same block
 CLUE_TIEBREAK = 10  # most that clues add to or take from a cause's priority within one block
 CATEGORIES = ("entra", "databricks", "account", "network", "local", "store", "config", "version", "token")
 
@@ -73,11 +74,12 @@ CLUES: dict[str, re.Pattern[str]] = {
     name: re.compile(pattern, re.MULTILINE)
     for name, pattern in {
         # Which client printed the text.
-        "client.sdk_py": r"databricks\.sdk\b|databricks/sdk/|databricks-sdk",
+        "client.sdk_py": r"databricks\.sdk\b|databricks/sdk/|databricks-sdk|"
+        r"ValueError: (default auth: )?cannot configure default credentials",
         "client.cli": r"^(Error: |Usage:\s+databricks )|\$ databricks |databricks-cli|"
         r"databricks (auth|configure|fs|jobs|bundle|workspace) ",
         "client.terraform": r"with databricks_|[│|]\s*Error:|terraform|registry\.terraform\.io|"
-        r"databricks_[a-z_]+\.[a-z_]+",
+        r"databricks_[a-z_]+\.[a-z_]+|^(Error: )?cannot (create|read|update|delete) [a-z_ ]{3,40}: |^│ ",
         "client.dbt": r"Encountered an error|Runtime Error|Database Error|\bdbt[=: -]|\bdbt\.|dbt_project|"
         r"profiles\.yml|\[(info|debug|error|warn) ?\]",
         "client.sql_connector": r"databricks\.sql\b|databricks-sql-connector|databricks/sql/|thrift|"
@@ -86,7 +88,12 @@ CLUES: dict[str, re.Pattern[str]] = {
         r"ODBC Driver|jdbc:(databricks|spark)://",
         "client.azure": r"azure\.identity|azure\.core|@azure/identity|Azure\.Identity|[A-Za-z]+Credential\b|"
         r"MSAL|\bmsal\b|\baz login\b|\baz account\b",
-        "client.go": r"\bgithub\.com/databricks/|databricks-sdk-go|\bgo\d\.\d+",
+        # Go SDK wording (the CLI, Terraform, dbt Fusion): `default auth: ...` without a Python exception.
+        "client.go": r"\bgithub\.com/databricks/|databricks-sdk-go|\bgo\d\.\d+|"
+        r"^(\S+ )?(Error: )?default auth: |request visitor: default auth|\binner token: |"
+        r"oidc: parse \.well-known",
+        "client.ci": r"##\[error\]|^\[error\]|::error::|\bvsts\b|azure-pipelines|GITHUB_ACTIONS|"
+        r"\bSYSTEM_[A-Z]+\b",
         # Host names and URLs.
         "host.accounts": r"\baccounts\.(azuredatabricks\.net|cloud\.databricks\.com|gcp\.databricks\.com|"
         r"databricks\.azure\.(cn|us))",
@@ -372,7 +379,7 @@ class KnowledgeBase:
             for score, cause in scored:
                 if score == top:
                     match = Match(cause, block.line, _excerpt(block.text, cause), score=score)
-                    match.candidates = self._candidates(cause, score, others, clues)
+                    match.candidates = self._candidates(cause, score, others, clues, block.text)
                     matches.append(match)
         if not known_codes:
             # An AADSTS code we do not know outranks generic and pattern guesses: say so plainly.
@@ -387,7 +394,12 @@ class KnowledgeBase:
         return matches
 
     def _candidates(
-        self, cause: Cause, score: int, others: list[tuple[int, Cause]], clues: frozenset[str]
+        self,
+        cause: Cause,
+        score: int,
+        others: list[tuple[int, Cause]],
+        clues: frozenset[str],
+        block: str = "",
     ) -> list[Candidate]:
         """Ranked candidates for a block whose best match is ``cause``."""
         used = tuple(sorted(clues))
@@ -408,10 +420,13 @@ class KnowledgeBase:
         for position, other_id in enumerate(cause.candidates):
             other = self._by_id[other_id]
             prior = 100 - 4 * position
+            if block and other.matches(block, frozenset(), frozenset()):
+                prior += DIRECT_MATCH_BONUS  # the text itself says it (e.g. beside a legacy catch-all code)
             ranked.append(Candidate(other, prior + other.clue_score(clues), _clues_of(other, used)))
-        for other_score, other in others:
+        for other_score, other in others:  # specific causes the same block names outright
             if not other.generic and not other.vague:
-                ranked.append(Candidate(other, 100 + other_score - score, _clues_of(other, used)))
+                direct = 100 + DIRECT_MATCH_BONUS - max(0, score - other_score) // 2
+                ranked.append(Candidate(other, direct + other.clue_score(clues), _clues_of(other, used)))
         ranked.sort(key=lambda c: -c.score)
         return _dedupe(ranked)[: self._limit]
 

@@ -71,7 +71,7 @@ def read_entries(path: Path) -> tuple[list[Any], int]:
     return entries, broken
 
 
-def settle_cause(entry: dict[str, Any], cause_map: dict[str, str]) -> tuple[str | None, str | None]:
+def settle_cause(entry: dict[str, Any], cause_map: dict[str, Any]) -> tuple[str | None, str | None]:
     """(knowledge-base cause id, proposed id) or (None, reason)."""
     cause = str(entry.get("cause") or "").strip()
     kb = load()
@@ -88,7 +88,9 @@ def settle_cause(entry: dict[str, Any], cause_map: dict[str, str]) -> tuple[str 
 
 
 def convert(staging: Path, out_dir: Path = HERE) -> Counter[str]:
-    cause_map: dict[str, str] = yaml.safe_load(CAUSE_MAP.read_text(encoding="utf-8")) or {}
+    mapping: dict[str, Any] = yaml.safe_load(CAUSE_MAP.read_text(encoding="utf-8")) or {}
+    cause_map: dict[str, str] = mapping.get("new_causes") or {}
+    overrides = {str(k): v for k, v in (mapping.get("entries") or {}).items()}  # ids are quoted strings
     stats: Counter[str] = Counter()
     seen: set[str] = set()
     for path in sorted(staging.glob("*.yaml")):
@@ -112,6 +114,7 @@ def convert(staging: Path, out_dir: Path = HERE) -> Counter[str]:
                 continue
             seen.add(key)
             source = str(entry["source"]).strip()
+            override = overrides.get(entry_id(source, text), {})
             kept.append(
                 {
                     "id": entry_id(source, text),
@@ -122,7 +125,8 @@ def convert(staging: Path, out_dir: Path = HERE) -> Counter[str]:
                     "proposed_cause": proposed,
                     "evidence": str(entry["evidence"]).strip(),
                     "fix": str(entry.get("fix") or "").strip(),
-                    "vague": bool(entry.get("vague")),
+                    "vague": bool(override.get("vague", entry.get("vague"))),
+                    **({"context_only": str(override["context_only"])} if "context_only" in override else {}),
                 }
             )
         stats["kept"] += len(kept)

@@ -41,6 +41,7 @@ class Entry:
     cause: str
     vague: bool
     file: str
+    context_only: str = ""  # why the text cannot show its cause (cause_map.yaml); not scored
 
     @property
     def part(self) -> str:
@@ -63,7 +64,7 @@ def load_corpus(directory: Path = HERE) -> list[Entry]:
         for item in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
             entries.append(
                 Entry(item["id"], item["text"], item["client"], item["source"], item["cause"],
-                      bool(item["vague"]), path.name)
+                      bool(item["vague"]), path.name, item.get("context_only", ""))
             )  # fmt: skip
     return entries
 
@@ -82,6 +83,9 @@ def judge(kb: KnowledgeBase, entry: Entry) -> Outcome:
 def _wrong_code(kb: KnowledgeBase, entry: Entry, ranked: tuple[str, ...]) -> bool:
     if not ranked or ranked[0] == entry.cause:
         return False
+    primary = kb.primary(kb.classify(entry.text))
+    if primary is not None and primary.cause is not None and primary.cause.vague:
+        return False  # ranked candidates for a catch-all code are not a confident answer
     first = kb[ranked[0]]
     aadsts = {int(c) for c in _AADSTS_RE.findall(entry.text) if kb.for_aadsts(int(c))}
     if aadsts and first.aadsts and not aadsts.intersection(first.aadsts):
@@ -97,7 +101,8 @@ def score(entries: list[Entry], kb: KnowledgeBase | None = None) -> dict[str, An
     elapsed = time.perf_counter() - started
     report: dict[str, Any] = {"entries": len(entries), "seconds": round(elapsed, 3)}
     for part in ("dev", "held"):
-        mine = [o for o in outcomes if o.entry.part == part]
+        context_only = sum(o.entry.part == part and bool(o.entry.context_only) for o in outcomes)
+        mine = [o for o in outcomes if o.entry.part == part and not o.entry.context_only]
         right = sum(o.right for o in mine)
         confusion = Counter(
             (o.entry.cause, o.given[0] if o.given else "(not recognised)") for o in mine if not o.right
@@ -107,6 +112,7 @@ def score(entries: list[Entry], kb: KnowledgeBase | None = None) -> dict[str, An
             "right": right,
             "accuracy": round(right / len(mine), 4) if mine else None,
             "vague": sum(o.entry.vague for o in mine),
+            "context_only": context_only,
             "confident_wrong_code": sum(o.wrong_code for o in mine),
             "confusion": [
                 {"expected": exp, "given": giv, "count": n} for (exp, giv), n in confusion.most_common()
@@ -138,12 +144,13 @@ def main(argv: list[str] | None = None) -> int:
         name = "development" if part == "dev" else "held-back"
         acc = f"{100 * r['accuracy']:.1f}%" if r["accuracy"] is not None else "n/a"
         print(f"{name:12s} {r['right']:4d}/{r['entries']:<4d} right ({acc}); {r['vague']} vague; "
-              f"{r['confident_wrong_code']} confident wrong on a code")  # fmt: skip
+              f"{r['confident_wrong_code']} confident wrong on a code; "
+              f"{r['context_only']} not scored (cause not in the text)")  # fmt: skip
         for row in r["confusion"]:
             print(f"    expected {row['expected']:45s} given {row['given']:45s} x{row['count']}")
     if args.misses:
         for o in outcomes:
-            if o.entry.part == "dev" and not o.right:
+            if o.entry.part == "dev" and not o.right and not o.entry.context_only:
                 print(f"\n--- {o.entry.id} {o.entry.client} expected {o.entry.cause} vague={o.entry.vague}"
                       f" given {list(o.given)}\n{o.entry.text}")  # fmt: skip
     return 0
