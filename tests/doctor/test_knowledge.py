@@ -228,7 +228,8 @@ def test_literal_precheck_never_changes_a_classification() -> None:
     with_needles = [[m.cause_id for m in KB.classify(t)] for t in texts]
     plain = parse(knowledge.source_text())
     for cause in plain.causes:
-        object.__setattr__(cause, "_needles", tuple("" for _ in cause.patterns))
+        object.__setattr__(cause, "_needles", tuple(() for _ in cause.patterns))
+    plain._build_index()
     assert [[m.cause_id for m in plain.classify(t)] for t in texts] == with_needles
 
 
@@ -245,6 +246,22 @@ def test_literal_precheck_never_changes_a_classification() -> None:
 )
 def test_needle_is_a_literal_every_match_contains(pattern: str, needle: str) -> None:
     assert knowledge._needle(pattern) == needle
+
+
+def test_needle_set_has_one_literal_per_top_level_alternative() -> None:
+    assert knowledge._needle_set(r"Connection refused|ECONNREFUSED|WinError 10061") == (
+        "connection refused", "econnrefused", "winerror 10061"
+    )
+    assert knowledge._needle_set(r"(a|b) long literal|x") == ()
+    assert knowledge._needle_set(r"[|] literal here|other one") == (" literal here", "other one")
+
+
+def test_clue_precheck_never_changes_the_clues_found() -> None:
+    texts = [c.examples[0] for c in KB.causes] + [case[1] for case in CLUE_CASES.values()]
+    for text in texts:
+        plain = {name for name, pattern in knowledge.CLUES.items() if pattern.search(text)}
+        found = knowledge.clues_in(text)
+        assert found <= plain and found >= plain - {"client.cli", "host.workspace"}
 
 
 # ---------------------------------------------------------------------------------------------------

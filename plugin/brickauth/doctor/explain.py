@@ -84,11 +84,7 @@ def explain(
                 break  # one line per block is enough to point at it
         if len(unrecognized) >= MAX_UNRECOGNIZED:
             break
-    primary = kb.primary(matches)
-    ranked: list[Candidate] = []
-    if primary is not None and primary.cause is not None:
-        ranked = kb.rank(text) if primary.cause.vague else primary.candidates
-    return ExplainResult(matches, unrecognized, source, ranked)
+    return ExplainResult(matches, unrecognized, source, kb.ranked(matches))
 
 
 def _candidate_json(candidate: Candidate) -> dict[str, Any]:

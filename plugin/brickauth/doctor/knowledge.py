@@ -181,17 +181,17 @@ class Cause:
         if codes.intersection(self.aadsts):
             return True
         lowered = block.lower() if lowered is None else lowered
-        for pattern, needle in zip(self.patterns, self.needles, strict=True):
-            if (not needle or needle in lowered) and pattern.search(block):
+        for pattern, needles in zip(self.patterns, self.needles, strict=True):
+            if (not needles or any(n in lowered for n in needles)) and pattern.search(block):
                 return True
         return False
 
     @property
-    def needles(self) -> tuple[str, ...]:
-        """For each pattern, a lower-case literal every match contains ('' when none): a cheap pre-check."""
-        cached: tuple[str, ...] | None = self.__dict__.get("_needles")
+    def needles(self) -> tuple[tuple[str, ...], ...]:
+        """For each pattern, lower-case literals one of which every match contains (empty: no pre-check)."""
+        cached: tuple[tuple[str, ...], ...] | None = self.__dict__.get("_needles")
         if cached is None:
-            cached = tuple(_needle(p.pattern) for p in self.patterns)
+            cached = tuple(_needle_set(p.pattern) for p in self.patterns)
             object.__setattr__(self, "_needles", cached)
         return cached
 
@@ -247,8 +247,12 @@ class KnowledgeBase:
     _by_code: dict[int, Cause] = field(default_factory=dict, repr=False)
     _by_ba_code: dict[str, Cause] = field(default_factory=dict, repr=False)
     _limit: int | None = field(default=MAX_CANDIDATES, repr=False)
+    # Pre-check index: a cause whose every pattern has a needle is tried only when one is in the text.
+    _always: frozenset[int] = field(default=frozenset(), repr=False)
+    _by_needle: dict[str, list[int]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
+        self._build_index()
         for cause in self.causes:
             if cause.id in self._by_id:
                 raise KnowledgeBaseError(f"duplicate cause id {cause.id}")
@@ -267,6 +271,17 @@ class KnowledgeBase:
             for other in cause.candidates:
                 if other not in self._by_id:
                     raise KnowledgeBaseError(f"cause {cause.id}: unknown candidate {other}")
+
+    def _build_index(self) -> None:
+        always: set[int] = set()
+        self._by_needle = {}
+        for index, cause in enumerate(self.causes):
+            if cause.requires is not None or any(not needles for needles in cause.needles):
+                always.add(index)
+            else:
+                for needle in {n for needles in cause.needles for n in needles}:
+                    self._by_needle.setdefault(needle, []).append(index)
+        self._always = frozenset(always)
 
     def __getitem__(self, cause_id: str) -> Cause:
         return self._by_id[cause_id]
@@ -340,6 +355,10 @@ class KnowledgeBase:
             matches = self.classify(text)
         finally:
             self._limit = MAX_CANDIDATES
+        return self.ranked(matches, limit)
+
+    def ranked(self, matches: list[Match], limit: int | None = MAX_CANDIDATES) -> list[Candidate]:
+        """``rank`` for matches already found by ``classify``."""
         primary = self.primary(matches)
         if primary is None or primary.cause is None:
             return []
@@ -361,8 +380,13 @@ class KnowledgeBase:
         ba_codes = frozenset(f"BA{c}" for c in _BA_CODE_RE.findall(block.text))
         known_codes = {code for code in codes if code in self._by_code}
         lowered = block.text.lower()
+        tried = set(self._always)
+        for needle, indexes in self._by_needle.items():
+            if needle in lowered:
+                tried.update(indexes)
         scored: list[tuple[int, Cause]] = []
-        for cause in self.causes:
+        for index in sorted(tried | self._indexes_for_codes(codes, ba_codes)):
+            cause = self.causes[index]
             if not cause.matches(block.text, codes, ba_codes, lowered):
                 continue
             if known_codes and cause.aadsts and not known_codes.intersection(cause.aadsts):
@@ -392,6 +416,11 @@ class KnowledgeBase:
                     for code in unknown
                 ]
         return matches
+
+    def _indexes_for_codes(self, codes: frozenset[int], ba_codes: frozenset[str]) -> set[int]:
+        found = [self._by_code.get(c) for c in codes] + [self._by_ba_code.get(c) for c in ba_codes]
+        wanted = {cause.id for cause in found if cause is not None}
+        return {i for i, cause in enumerate(self.causes) if cause.id in wanted} if wanted else set()
 
     def _candidates(
         self,
@@ -483,6 +512,35 @@ def _needle(pattern: str) -> str:
     return best.lower() if len(best) >= 3 else ""
 
 
+def _needle_set(pattern: str) -> tuple[str, ...]:
+    """One needle per top-level alternative of ``pattern`` (empty when one of them has none)."""
+    alternatives: list[str] = []
+    depth, start, i = 0, 0, 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if ch == "[":
+            end = i + 1
+            end += 1 if end < len(pattern) and pattern[end] == "]" else 0
+            while end < len(pattern) and pattern[end] != "]":
+                end += 2 if pattern[end] == "\\" else 1
+            i = end + 1
+            continue
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            alternatives.append(pattern[start:i])
+            start = i + 1
+        i += 1
+    alternatives.append(pattern[start:])
+    needles = tuple(_needle(alt) for alt in alternatives)
+    return needles if all(needles) else ()
+
+
 def _clues_of(cause: Cause, clues: tuple[str, ...]) -> tuple[str, ...]:
     weights = dict(cause.clues)
     return tuple(name for name in clues if weights.get(name))
@@ -505,12 +563,21 @@ def strip_ansi(text: str) -> str:
 
 def clues_in(text: str) -> frozenset[str]:
     """The names of the ``CLUES`` found in ``text``."""
-    found = {name for name, pattern in CLUES.items() if pattern.search(text)}
+    lowered = text.lower()
+    found = {
+        name
+        for name, pattern in CLUES.items()
+        if (not _CLUE_NEEDLES[name] or any(n in lowered for n in _CLUE_NEEDLES[name]))
+        and pattern.search(text)
+    }
     if "client.terraform" in found:
         found.discard("client.cli")
     if "host.accounts" in found and not CLUES["host.workspace"].search(text):
         found.discard("host.workspace")
     return frozenset(found)
+
+
+_CLUE_NEEDLES = {name: _needle_set(pattern.pattern) for name, pattern in CLUES.items()}
 
 
 def _codes_in(text: str) -> frozenset[int]:
@@ -648,7 +715,9 @@ def parse_cause(entry: dict[str, Any]) -> Cause:
 
 
 def parse(text: str) -> KnowledgeBase:
-    data = yaml.safe_load(text)
+    # libyaml's loader when PyYAML has it: the pure-Python one takes about a second for causes.yaml.
+    loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    data = yaml.load(text, Loader=loader)  # noqa: S506 (SafeLoader or its libyaml twin)
     if not isinstance(data, dict) or not isinstance(data.get("causes"), list):
         raise KnowledgeBaseError("causes.yaml must be a mapping with a 'causes' list")
     return KnowledgeBase(tuple(parse_cause(entry) for entry in data["causes"]))

@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from brickauth.doctor.knowledge import KnowledgeBase, load
+from brickauth.doctor.knowledge import KnowledgeBase, Match, load
 
 HERE = Path(__file__).resolve().parent
 HELD_BACK_BELOW = 77  # first byte of sha256(source URL): 77/256 = 30%
@@ -72,18 +72,17 @@ def load_corpus(directory: Path = HERE) -> list[Entry]:
 def judge(kb: KnowledgeBase, entry: Entry) -> Outcome:
     matches = kb.classify(entry.text)
     primary = kb.primary(matches)
-    ranked = tuple(c.cause_id for c in kb.rank(entry.text))
+    ranked = tuple(c.cause_id for c in kb.ranked(matches))
     labels = set(ranked[:3] if entry.vague else ranked[:1])
     if primary is not None and primary.cause is not None:
         labels.add(primary.cause.id)  # a vague label names the vague cause itself
     right = entry.cause in labels
-    return Outcome(entry, ranked, right, _wrong_code(kb, entry, ranked))
+    return Outcome(entry, ranked, right, _wrong_code(kb, entry, ranked, primary))
 
 
-def _wrong_code(kb: KnowledgeBase, entry: Entry, ranked: tuple[str, ...]) -> bool:
+def _wrong_code(kb: KnowledgeBase, entry: Entry, ranked: tuple[str, ...], primary: Match | None) -> bool:
     if not ranked or ranked[0] == entry.cause:
         return False
-    primary = kb.primary(kb.classify(entry.text))
     if primary is not None and primary.cause is not None and primary.cause.vague:
         return False  # ranked candidates for a catch-all code are not a confident answer
     first = kb[ranked[0]]
