@@ -118,8 +118,8 @@ CLUES: dict[str, re.Pattern[str]] = {
         "env.config_profile": r"\bDATABRICKS_CONFIG_PROFILE\b|\.databrickscfg|\bprofile[= ]",
         # HTTP status and content type.
         "status.400": r"\b400\b|Bad Request",
-        "status.401": r"\b401\b|Unauthori[sz]ed|UNAUTHENTICATED",
-        "status.403": r"\b403\b|Forbidden|PERMISSION_DENIED",
+        "status.401": r"\b401\b|Unauthori[sz]ed|UNAUTHENTICATED|Unauthenticated",
+        "status.403": r"\b403\b|Forbidden|PERMISSION_DENIED|PermissionDenied",
         "status.404": r"\b404\b|Not Found\b|NOT_FOUND|ENDPOINT_NOT_FOUND",
         "status.407": r"\b407\b|Proxy Authentication Required",
         "status.5xx": r"\b50[0234]\b|Bad Gateway|Service Unavailable|Gateway Time-?out",
