@@ -14,6 +14,7 @@ from pathlib import Path
 from brickauth.doctor.knowledge import CATEGORIES, Cause, KnowledgeBase, load
 
 DEFAULT_PATH = Path("docs/troubleshooting.md")
+MAX_EXAMPLES = 3
 
 _CATEGORY_TITLES = {
     "entra": "Microsoft Entra ID (AADSTS errors)",
@@ -85,8 +86,10 @@ def _cause_section(cause: Cause, kb: KnowledgeBase) -> list[str]:
     if cause.check:
         out += [f"Confirm with `brickauth doctor` (check `{cause.check}`).", ""]
     out += ["**Fix**", "", cause.fix, ""]
-    if cause.examples:
-        out += ["What it looks like:", "", "```text", cause.examples[0].strip(), "```", ""]
+    if cause.examples:  # up to three, often in several clients' wordings
+        out += ["What it looks like:", ""]
+        for example in cause.examples[:MAX_EXAMPLES]:
+            out += ["```text", example.strip(), "```", ""]
     if cause.links:
         out.append("Docs: " + ", ".join(f"<{link}>" for link in cause.links))
         out.append("")
