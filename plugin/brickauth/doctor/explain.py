@@ -25,7 +25,7 @@ _NOT_AN_ERROR_RE = re.compile(
     r"ERROR=0|\b0 errors?\b|PASS=\d+ WARN=\d+ ERROR=0|"
     # dbt's ordinary lines: logger set-up, thrift transport chatter, `dbt debug` summaries.
     r"\bSetting [\w.]+ logging to \w+|\bthrift\.transport\b|\bT(Sasl)?(Socket|HttpClient|ClientTransport)\b|"
-    r"\b\d+ checks? failed\b|\bAll checks passed\b|"
+    r"\b\d+ checks? failed\b|\bAll checks passed\b|\bConnection test: \[ERROR\]|"
     r"^\S*\s*\[?(info|debug)\s*\]?\s",
     re.IGNORECASE,
 )
