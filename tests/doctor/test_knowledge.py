@@ -423,3 +423,9 @@ def test_a_known_aadsts_code_is_never_given_another_codes_cause() -> None:
                 continue  # ranked candidates of a catch-all code, not a confident answer
             if codes and first is not None and first.aadsts:
                 assert codes & set(first.aadsts), (cause.id, example)
+
+
+def test_a_catch_all_code_leaves_an_unknown_aadsts_code_named_not_guessed() -> None:
+    line = "brickauth: [BA200] Entra refused the token request: AADSTS4242424: something new. Fix: see it."
+    assert [(m.cause_id, m.aadsts) for m in KB.classify(line)] == [(None, 4242424)]
+    assert KB.rank(line) == []
