@@ -10,7 +10,15 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from brickauth.doctor.knowledge import Candidate, Cause, KnowledgeBase, Match, load, strip_ansi
+from brickauth.doctor.knowledge import (
+    MAX_CANDIDATES,
+    Candidate,
+    Cause,
+    KnowledgeBase,
+    Match,
+    load,
+    strip_ansi,
+)
 from brickauth.doctor.redact import Redactor
 
 EXPLAIN_SCHEMA = "brickauth.doctor.explain/v1"
@@ -131,7 +139,7 @@ def _match_json(match: Match) -> dict[str, Any]:
         "fix": cause.fix,
         "links": list(cause.links),
         "vague": cause.vague,
-        "candidates": [_candidate_json(c) for c in match.candidates],
+        "candidates": [_candidate_json(c) for c in match.candidates[:MAX_CANDIDATES]],
     }
 
 
@@ -155,11 +163,11 @@ def render_text(result: ExplainResult) -> str:
         out.append(_indent("What it means: " + cause.explanation))
         if cause.vague and match.candidates:
             out.append("   The message does not name its cause. Most likely first:")
-            out.extend(_render_candidates(match.candidates))
+            out.extend(_render_candidates(match.candidates[:MAX_CANDIDATES]))
         else:
             out.append("   Fix:")
             out.append(_indent(cause.fix, 5))
-            others = [c for c in match.candidates if c.cause_id != cause.id]
+            others = [c for c in match.candidates[:MAX_CANDIDATES] if c.cause_id != cause.id]
             if others:
                 out.append("   If that does not fit, also possible:")
                 out.extend(_render_candidates(others))

@@ -219,8 +219,8 @@ class Candidate:
 class Match:
     """One classified error in a text: a known cause, or an unknown AADSTS code (``cause is None``).
 
-    ``candidates`` ranks what the error may really be, most likely first (at most three): the cause
-    itself for a specific text; for a vague cause, the specific causes it stands for.
+    ``candidates`` ranks what the error may really be, most likely first (all considered; output shows
+    ``MAX_CANDIDATES``): the cause itself for a specific text; for a vague cause, the causes it stands for.
     """
 
     cause: Cause | None
@@ -235,10 +235,6 @@ class Match:
     def cause_id(self) -> str | None:
         return self.cause.id if self.cause else None
 
-    @property
-    def ranked_ids(self) -> list[str]:
-        return [c.cause_id for c in self.candidates] or ([self.cause.id] if self.cause else [])
-
 
 @dataclass
 class KnowledgeBase:
@@ -246,7 +242,6 @@ class KnowledgeBase:
     _by_id: dict[str, Cause] = field(default_factory=dict, repr=False)
     _by_code: dict[int, Cause] = field(default_factory=dict, repr=False)
     _by_ba_code: dict[str, Cause] = field(default_factory=dict, repr=False)
-    _limit: int | None = field(default=MAX_CANDIDATES, repr=False)
     # Pre-check index: a cause whose every pattern has a needle is tried only when one is in the text.
     _always: frozenset[int] = field(default=frozenset(), repr=False)
     _by_needle: dict[str, list[int]] = field(default_factory=dict, repr=False)
@@ -300,10 +295,6 @@ class KnowledgeBase:
         found = _LONE_CODE_RE.match(code)
         return self._by_ba_code.get(f"BA{found.group(1)}") if found else None
 
-    @property
-    def codes(self) -> dict[str, Cause]:
-        return dict(self._by_ba_code)
-
     def classify(self, text: str) -> list[Match]:
         """Every distinct cause found in ``text``, in order of first appearance."""
         return self.scan(text)[0]
@@ -350,12 +341,7 @@ class KnowledgeBase:
 
         ``limit=None`` ranks every candidate considered (for tests of the ranking itself).
         """
-        self._limit = limit
-        try:
-            matches = self.classify(text)
-        finally:
-            self._limit = MAX_CANDIDATES
-        return self.ranked(matches, limit)
+        return self.ranked(self.classify(text), limit)
 
     def ranked(self, matches: list[Match], limit: int | None = MAX_CANDIDATES) -> list[Candidate]:
         """``rank`` for matches already found by ``classify``."""
@@ -371,9 +357,6 @@ class KnowledgeBase:
                     if cand.cause_id not in merged or merged[cand.cause_id].score < cand.score:
                         merged[cand.cause_id] = cand
         return sorted(merged.values(), key=lambda c: -c.score)[:limit]
-
-    def cause_for_code(self, code: str) -> Cause | None:
-        return self.for_code(code)
 
     def _classify_block(self, block: Block, clues: frozenset[str]) -> list[Match]:
         codes = _codes_in(block.text)
@@ -444,7 +427,7 @@ class KnowledgeBase:
                 ranked.append(Candidate(other, score - 30 - 3 * position + other.clue_score(clues),
                                         _clues_of(other, used)))
             ranked.sort(key=lambda c: -c.score)
-            return _dedupe([first, *ranked])[: self._limit]
+            return _dedupe([first, *ranked])
         ranked = []
         for position, other_id in enumerate(cause.candidates):
             other = self._by_id[other_id]
@@ -457,7 +440,7 @@ class KnowledgeBase:
                 direct = 100 + DIRECT_MATCH_BONUS - max(0, score - other_score) // 2
                 ranked.append(Candidate(other, direct + other.clue_score(clues), _clues_of(other, used)))
         ranked.sort(key=lambda c: -c.score)
-        return _dedupe(ranked)[: self._limit]
+        return _dedupe(ranked)
 
 
 _META = set(".^$*+?{}[]|()")
