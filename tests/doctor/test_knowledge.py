@@ -185,6 +185,7 @@ def test_cause_for_code_accepts_the_usual_spellings_and_refuses_unknown_codes() 
     for spelling in ("BA213", "[BA213]", "ba213", " BA213\n"):
         assert knowledge.cause_for_code(spelling) is expected
     assert knowledge.cause_for_code("BA999") is None
+    assert KB.cause_for_code("BA213") is expected  # what doctor's planner and checks call
     assert knowledge.cause_for_code("AADSTS7000218") is None
     with pytest.raises(KnowledgeBaseError, match="BA110 mapped"):
         parse(

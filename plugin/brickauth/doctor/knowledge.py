@@ -295,6 +295,10 @@ class KnowledgeBase:
         found = _LONE_CODE_RE.match(code)
         return self._by_ba_code.get(f"BA{found.group(1)}") if found else None
 
+    def cause_for_code(self, code: str) -> Cause | None:
+        """The cause a brickauth error code stands for (the explicit ``codes:`` map), or None."""
+        return self.for_code(code)
+
     def classify(self, text: str) -> list[Match]:
         """Every distinct cause found in ``text``, in order of first appearance."""
         return self.scan(text)[0]
