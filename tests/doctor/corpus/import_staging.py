@@ -36,7 +36,6 @@ CLIENTS = frozenset(
     azure-identity-js azure-identity-net msal-py msal-net msal-js azure-cli azure-login-action
     azure-devops keyring powerbi spark browser""".split()
 )
-FIELDS = ("id", "text", "client", "source", "cause", "proposed_cause", "evidence", "fix", "vague")
 
 
 def entry_id(source: str, text: str) -> str:
@@ -71,19 +70,21 @@ def read_entries(path: Path) -> tuple[list[Any], int]:
     return entries, broken
 
 
-def settle_cause(entry: dict[str, Any], cause_map: dict[str, Any]) -> tuple[str | None, str | None]:
-    """(knowledge-base cause id, proposed id) or (None, reason)."""
+def settle_cause(entry: dict[str, Any], cause_map: dict[str, Any]) -> tuple[list[str] | None, str | None]:
+    """(knowledge-base cause ids, the first the label, proposed id) or (None, reason)."""
     cause = str(entry.get("cause") or "").strip()
     kb = load()
     if cause.startswith("new:"):
         mapped = cause_map.get(cause)
         if mapped is None:
             return None, f"unmapped {cause}"
-        if mapped not in kb:
-            return None, f"{cause} maps to unknown {mapped}"
-        return mapped, cause
+        ids = [mapped] if isinstance(mapped, str) else list(mapped)
+        unknown = [i for i in ids if i not in kb]
+        if unknown:
+            return None, f"{cause} maps to unknown {unknown[0]}"
+        return ids, cause
     if cause in kb:
-        return cause, None
+        return [cause], None
     return None, f"unknown cause {cause or '(none)'}"
 
 
@@ -103,8 +104,8 @@ def convert(staging: Path, out_dir: Path = HERE) -> Counter[str]:
             if reason:
                 stats[f"dropped: {reason}"] += 1
                 continue
-            cause, proposed = settle_cause(entry, cause_map)
-            if cause is None:
+            causes, proposed = settle_cause(entry, cause_map)
+            if causes is None:
                 stats[f"dropped: {proposed}"] += 1
                 continue
             text = redact(str(entry["text"]).strip("\n"))
@@ -121,7 +122,8 @@ def convert(staging: Path, out_dir: Path = HERE) -> Counter[str]:
                     "text": text,
                     "client": str(entry["client"]).strip(),
                     "source": source,
-                    "cause": cause,
+                    "cause": causes[0],
+                    **({"also": causes[1:]} if len(causes) > 1 else {}),
                     "proposed_cause": proposed,
                     "evidence": str(entry["evidence"]).strip(),
                     "fix": str(entry.get("fix") or "").strip(),

@@ -42,6 +42,11 @@ class Entry:
     vague: bool
     file: str
     context_only: str = ""  # why the text cannot show its cause (cause_map.yaml); not scored
+    also: tuple[str, ...] = ()  # other causes the (coarser) label covers
+
+    @property
+    def causes(self) -> tuple[str, ...]:
+        return (self.cause, *self.also)
 
     @property
     def part(self) -> str:
@@ -64,7 +69,8 @@ def load_corpus(directory: Path = HERE) -> list[Entry]:
         for item in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
             entries.append(
                 Entry(item["id"], item["text"], item["client"], item["source"], item["cause"],
-                      bool(item["vague"]), path.name, item.get("context_only", ""))
+                      bool(item["vague"]), path.name, item.get("context_only", ""),
+                      tuple(item.get("also", ())))
             )  # fmt: skip
     return entries
 
@@ -76,12 +82,12 @@ def judge(kb: KnowledgeBase, entry: Entry) -> Outcome:
     labels = set(ranked[:3] if entry.vague else ranked[:1])
     if primary is not None and primary.cause is not None:
         labels.add(primary.cause.id)  # a vague label names the vague cause itself
-    right = entry.cause in labels
+    right = bool(labels.intersection(entry.causes))
     return Outcome(entry, ranked, right, _wrong_code(kb, entry, ranked, primary))
 
 
 def _wrong_code(kb: KnowledgeBase, entry: Entry, ranked: tuple[str, ...], primary: Match | None) -> bool:
-    if not ranked or ranked[0] == entry.cause:
+    if not ranked or ranked[0] in entry.causes:
         return False
     if primary is not None and primary.cause is not None and primary.cause.vague:
         return False  # ranked candidates for a catch-all code are not a confident answer
