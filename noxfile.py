@@ -59,6 +59,15 @@ def tests(session: nox.Session) -> None:
     session.install(".[dev]", "./sandbox", *DBT_LINES[CURRENT_LINE])
     # Two workers: much of the suite waits on dbt and browser subprocesses.
     session.run("pytest", *(session.posargs or ["-q", "-n", "2"]))
+    if not session.posargs:  # the doctor's score on its field corpus, printed beside the test summary
+        session.run("python", "tests/doctor/corpus/score.py")
+
+
+@nox.session(name="doctor-score")
+def doctor_score(session: nox.Session) -> None:
+    """`brickauth doctor explain` on the field corpus: development and held-back accuracy, confusion."""
+    session.install(".")
+    session.run("python", "tests/doctor/corpus/score.py", *session.posargs)
 
 
 @nox.session

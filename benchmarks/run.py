@@ -9,7 +9,9 @@
 3. ``sandbox_startup_seconds``: ``Sandbox().start()`` in this process, and ``brickauth sandbox up
    --write-env FILE`` in a child process, from its start to the env file written; both against the
    2 s target.
-4. ``first_query``: from process start to the first query result with M2M on the sandbox (a child
+4. ``doctor_corpus``: ``brickauth doctor explain`` on the whole field corpus in one process (with the
+   knowledge base load), against the 2 s target.
+5. ``first_query``: from process start to the first query result with M2M on the sandbox (a child
    process per auth type; the sandbox runs in this process), with the token requests it caused.
 
 Usage: ``python benchmarks/run.py --out bench.json [--calls N] [--skip-sandbox]``. Exit 1 when a check fails.
@@ -288,6 +290,45 @@ def bench_first_query(runs: int = 3) -> dict[str, Any]:
     return out
 
 
+DOCTOR_CORPUS_TARGET_S = 2.0
+
+
+def bench_doctor_corpus(repeats: int = 3) -> dict[str, Any]:
+    """``brickauth doctor explain`` on every text of the field corpus (tests/doctor/corpus), one process."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "tests" / "doctor" / "corpus" / "score.py"
+    spec = importlib.util.spec_from_file_location("doctor_corpus_score", path)
+    if spec is None or spec.loader is None or not path.exists():
+        return {"skipped": "no corpus"}
+    score = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = score
+    spec.loader.exec_module(score)
+    started = time.perf_counter()
+    from brickauth.doctor.explain import explain
+    from brickauth.doctor.knowledge import load
+
+    load()
+    load_seconds = time.perf_counter() - started
+    texts = [entry.text for entry in score.load_corpus()]
+    runs = []
+    for _ in range(repeats):
+        began = time.perf_counter()
+        for text in texts:
+            explain(text)
+        runs.append(time.perf_counter() - began)
+    best = min(runs)
+    return {
+        "texts": len(texts),
+        "knowledge_base_load_seconds": round(load_seconds, 3),
+        "classify_all_seconds": round(best, 3),
+        "ms_per_text": round(1000 * best / max(len(texts), 1), 2),
+        "target_seconds": DOCTOR_CORPUS_TARGET_S,
+        "ok": best + load_seconds < DOCTOR_CORPUS_TARGET_S,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--out", default="bench.json", help="where to write the JSON report")
@@ -306,12 +347,13 @@ def main(argv: list[str] | None = None) -> int:
         "import": bench_import(),
         "cli_help": bench_cli_help(),
         "header_factory": bench_header_factory(args.calls),
+        "doctor_corpus": bench_doctor_corpus(),
     }
     skipped = {"skipped": "--skip-sandbox"}
     report["sandbox_startup_seconds"] = skipped if args.skip_sandbox else bench_sandbox_startup(args.runs)
     report["first_query"] = skipped if args.skip_sandbox else bench_first_query(args.runs)
     report["fleet"] = skipped if args.skip_sandbox else __import__("fleet").bench_fleet()  # fleet.py
-    checks = [report["import"]["ok"], report["cli_help"]["ok"]]
+    checks = [report["import"]["ok"], report["cli_help"]["ok"], report["doctor_corpus"].get("ok", True)]
     for section in ("sandbox_startup_seconds", "first_query"):
         checks += [v.get("ok", False) for v in report[section].values() if isinstance(v, dict)]
     report["ok"] = all(checks)

@@ -151,3 +151,96 @@ def test_cli_explain_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[
 )
 def test_brickauth_own_error_codes_are_explained(line: str, cause_id: str) -> None:
     assert [m.cause_id for m in explain(line).findings] == [cause_id]
+
+
+# ---------------------------------------------------------------------------------------------------
+# dbt logs (issue 10): ordinary INFO lines are not errors; colour codes are stripped
+
+DBT_DEBUG_LOG = """\
+\x1b[0m10:00:00.100000 [info ] [MainThread]: Running with dbt=1.11.16
+\x1b[0m10:00:00.200000 [debug] [MainThread]: Setting pyhive.hive logging to ERROR
+\x1b[0m10:00:00.210000 [debug] [MainThread]: Setting thrift.transport logging to ERROR
+\x1b[0m10:00:00.220000 [debug] [MainThread]: Setting thrift.protocol logging to ERROR
+\x1b[0m10:00:00.230000 [debug] [ThreadPool]: thrift.transport.THttpClient: opening https://adb-1.2.azuredatabricks.net:443
+\x1b[0m10:00:01.000000 [info ] [MainThread]: \x1b[31m1 check failed:\x1b[0m
+\x1b[0m10:00:01.100000 [error] [MainThread]: \x1b[31mError during request to server: : User not authorized.\
+\x1b[0m
+\x1b[0m10:00:01.200000 [info ] [MainThread]: Connection test: [\x1b[31mERROR\x1b[0m]
+"""
+
+DBT_CONSOLE = """\
+10:00:00  Running with dbt=1.11.16
+10:00:00  Setting pyhive.hive logging to ERROR
+10:00:01  Connection test: [\x1b[31mERROR\x1b[0m]
+
+10:00:01  1 check failed:
+10:00:01  dbt was unable to connect to the specified database.
+The database returned the following error:
+
+  >Runtime Error
+  Database Error
+    \x1b[31mError during request to server: : User not authorized.\x1b[0m
+"""
+
+
+@pytest.mark.parametrize("log", [DBT_DEBUG_LOG, DBT_CONSOLE], ids=["logs/dbt.log", "console"])
+def test_dbt_log_ordinary_lines_are_not_reported_and_ansi_is_stripped(log: str) -> None:
+    result = explain(log)
+    assert [m.cause_id for m in result.findings] == ["databricks.principal_not_in_workspace"]
+    out = render_text(result) + json.dumps(result.to_json())
+    assert "\x1b" not in out and "[31m" not in out
+    assert result.unrecognized == [] and result.exit_code() == 0
+
+
+def test_cli_explain_file_on_a_coloured_dbt_log(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    log = tmp_path / "dbt.log"
+    log.write_text(DBT_DEBUG_LOG)
+    assert main(["doctor", "explain", "--file", str(log)]) in (0, 1)
+    out = capsys.readouterr().out
+    assert "[databricks.principal_not_in_workspace]" in out
+    assert "\x1b" not in out and "pyhive" not in out
+
+
+# ---------------------------------------------------------------------------------------------------
+# Every code a brickauth message tells the user to explain is known, alone or in a pasted line
+
+
+def test_cli_explains_a_lone_code(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["doctor", "explain", "BA610"]) == 0
+    assert "[local.loopback_port_in_use]" in capsys.readouterr().out
+    assert main(["doctor", "explain", "ba213"]) == 0
+    assert "Mobile and desktop applications" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------------------------------------------
+# Ranked candidates (issue 11)
+
+
+def test_vague_text_lists_ranked_candidates_with_how_to_tell_and_the_check() -> None:
+    result = explain("databricks.sql.exc.RequestError: Error during request to server")
+    text = render_text(result)
+    assert result.exit_code() == 0  # recognised, even though it does not name its cause
+    assert "Most likely first" in text and "How to tell:" in text
+    assert "Confirm: `brickauth doctor` (check workspace.membership)" in text
+    assert result.candidates[0].cause_id == "databricks.principal_not_in_workspace"
+    assert len(result.candidates) == 3
+
+
+def test_json_carries_the_candidates(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["doctor", "explain", "--json", "HTTP 403 Forbidden\n<html><body>blocked</body></html>"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0
+    [finding] = report["findings"]
+    assert finding["vague"] is True and finding["cause_id"] == "databricks.html_instead_of_json"
+    ids = [c["cause_id"] for c in report["candidates"]]
+    assert ids == [c["cause_id"] for c in finding["candidates"]] and len(ids) == 3
+    assert ids[0] == "network.private_link"
+    first = report["candidates"][0]
+    assert set(first) == {"cause_id", "title", "tell", "check", "clues", "fix", "links"}
+    assert "content.html" in first["clues"] and first["check"] == "network.dns"
+
+
+def test_specific_text_has_itself_as_first_candidate() -> None:
+    result = explain("AADSTS7000215: Invalid client secret provided.")
+    assert [c.cause_id for c in result.candidates][:1] == ["entra.invalid_client_secret"]
+    assert result.to_json()["findings"][0]["vague"] is False

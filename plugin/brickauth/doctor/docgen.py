@@ -14,13 +14,17 @@ from pathlib import Path
 from brickauth.doctor.knowledge import CATEGORIES, Cause, KnowledgeBase, load
 
 DEFAULT_PATH = Path("docs/troubleshooting.md")
+MAX_EXAMPLES = 3
 
 _CATEGORY_TITLES = {
     "entra": "Microsoft Entra ID (AADSTS errors)",
     "databricks": "Databricks workspace and SQL warehouse",
+    "account": "Account console vs workspace",
     "network": "Network, proxy and TLS",
+    "local": "Local environment (ports, CLIs, managed identity, sign-in)",
     "store": "Token store (keyring)",
-    "config": "Configuration conflicts",
+    "config": "Configuration",
+    "version": "Client versions",
     "token": "Token contents",
 }
 
@@ -60,18 +64,32 @@ def generate(kb: KnowledgeBase | None = None) -> str:
         lines.append(f"## {_CATEGORY_TITLES[category]}")
         lines.append("")
         for cause in causes:
-            lines.extend(_cause_section(cause))
+            lines.extend(_cause_section(cause, kb))
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _cause_section(cause: Cause) -> list[str]:
+def _cause_section(cause: Cause, kb: KnowledgeBase) -> list[str]:
     out = [f'<a id="{_anchor(cause)}"></a>', "", f"### {cause.title}", "", f"ID: `{cause.id}`"]
-    if cause.aadsts:
+    codes = [f"`AADSTS{code}`" for code in cause.aadsts] + [f"`{code}`" for code in cause.codes]
+    if codes:
         out.append("")
-        out.append("Codes: " + ", ".join(f"`AADSTS{code}`" for code in cause.aadsts))
-    out += ["", cause.explanation, "", "**Fix**", "", cause.fix, ""]
-    if cause.examples:
-        out += ["What it looks like:", "", "```text", cause.examples[0].strip(), "```", ""]
+        out.append("Codes: " + ", ".join(codes))
+    out += ["", cause.explanation, ""]
+    if cause.vague:
+        out += ["The message alone does not name the cause; most likely first:", ""]
+        for other_id in cause.candidates:
+            other = kb[other_id]
+            out.append(f"- [{other.title}](#{_anchor(other)}): {other.tell or other.title}")
+        out.append("")
+    if cause.tell:
+        out += ["How to tell it apart: " + cause.tell, ""]
+    if cause.check:
+        out += [f"Confirm with `brickauth doctor` (check `{cause.check}`).", ""]
+    out += ["**Fix**", "", cause.fix, ""]
+    if cause.examples:  # up to three, often in several clients' wordings
+        out += ["What it looks like:", ""]
+        for example in cause.examples[:MAX_EXAMPLES]:
+            out += ["```text", example.strip(), "```", ""]
     if cause.links:
         out.append("Docs: " + ", ".join(f"<{link}>" for link in cause.links))
         out.append("")

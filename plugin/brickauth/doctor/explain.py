@@ -10,7 +10,15 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from brickauth.doctor.knowledge import KnowledgeBase, Match, load
+from brickauth.doctor.knowledge import (
+    MAX_CANDIDATES,
+    Candidate,
+    Cause,
+    KnowledgeBase,
+    Match,
+    load,
+    strip_ansi,
+)
 from brickauth.doctor.redact import Redactor
 
 EXPLAIN_SCHEMA = "brickauth.doctor.explain/v1"
@@ -21,7 +29,14 @@ _ERRORISH_RE = re.compile(
     r"(Error\b(?!=)|Exception\b|Traceback \(most recent call last\)|\berror_description\b|\bERROR\b(?!=)|"
     r"\bfailed\b|\bdenied\b|Unauthori[sz]ed|Forbidden|HTTP ERROR \d{3}|\[Errno|AADSTS\d+)"
 )
-_NOT_AN_ERROR_RE = re.compile(r"ERROR=0|\b0 errors?\b|PASS=\d+ WARN=\d+ ERROR=0", re.IGNORECASE)
+_NOT_AN_ERROR_RE = re.compile(
+    r"ERROR=0|\b0 errors?\b|PASS=\d+ WARN=\d+ ERROR=0|"
+    # dbt's ordinary lines: logger set-up, thrift transport chatter, `dbt debug` summaries.
+    r"\bSetting [\w.]+ logging to \w+|\bthrift\.transport\b|\bT(Sasl)?(Socket|HttpClient|ClientTransport)\b|"
+    r"\b\d+ checks? failed\b|\bAll checks passed\b|\bConnection test: \[ERROR\]|"
+    r"^\S*\s*\[?(info|debug)\s*\]?\s",
+    re.IGNORECASE,
+)
 
 
 @dataclass
@@ -35,6 +50,7 @@ class ExplainResult:
     findings: list[Match]
     unrecognized: list[Unrecognized] = field(default_factory=list)
     source: str = "text"
+    candidates: list[Candidate] = field(default_factory=list)  # the whole text's most likely causes
 
     @property
     def known(self) -> list[Match]:
@@ -51,6 +67,7 @@ class ExplainResult:
             "source": self.source,
             "findings": [_match_json(m) for m in self.findings],
             "unrecognized": [{"line": u.line, "excerpt": u.excerpt} for u in self.unrecognized],
+            "candidates": [_candidate_json(c) for c in self.candidates],
         }
 
 
@@ -63,6 +80,7 @@ def explain(
 ) -> ExplainResult:
     kb = kb or load()
     mask = redactor or Redactor()
+    text = strip_ansi(text)
     matches, unmatched = kb.scan(text)
     for match in matches:
         match.excerpt = mask(match.excerpt)
@@ -74,7 +92,24 @@ def explain(
                 break  # one line per block is enough to point at it
         if len(unrecognized) >= MAX_UNRECOGNIZED:
             break
-    return ExplainResult(matches, unrecognized, source)
+    return ExplainResult(matches, unrecognized, source, kb.ranked(matches))
+
+
+def _candidate_json(candidate: Candidate) -> dict[str, Any]:
+    cause = candidate.cause
+    return {
+        "cause_id": cause.id,
+        "title": cause.title,
+        "tell": _tell(cause),
+        "check": cause.check,
+        "clues": list(candidate.clues),
+        "fix": cause.fix,
+        "links": list(cause.links),
+    }
+
+
+def _tell(cause: Cause) -> str:
+    return cause.tell or cause.title
 
 
 def _match_json(match: Match) -> dict[str, Any]:
@@ -90,6 +125,8 @@ def _match_json(match: Match) -> dict[str, Any]:
             "explanation": None,
             "fix": None,
             "links": [f"https://login.microsoftonline.com/error?code={match.aadsts}"],
+            "vague": False,
+            "candidates": [],
         }
     return {
         "cause_id": cause.id,
@@ -101,6 +138,8 @@ def _match_json(match: Match) -> dict[str, Any]:
         "explanation": cause.explanation,
         "fix": cause.fix,
         "links": list(cause.links),
+        "vague": cause.vague,
+        "candidates": [_candidate_json(c) for c in match.candidates[:MAX_CANDIDATES]],
     }
 
 
@@ -122,8 +161,16 @@ def render_text(result: ExplainResult) -> str:
         out.append(f"{number}. {cause.title}  [{cause.id}] ({where})")
         out.append(f"   > {match.excerpt}")
         out.append(_indent("What it means: " + cause.explanation))
-        out.append("   Fix:")
-        out.append(_indent(cause.fix, 5))
+        if cause.vague and match.candidates:
+            out.append("   The message does not name its cause. Most likely first:")
+            out.extend(_render_candidates(match.candidates[:MAX_CANDIDATES]))
+        else:
+            out.append("   Fix:")
+            out.append(_indent(cause.fix, 5))
+            others = [c for c in match.candidates[:MAX_CANDIDATES] if c.cause_id != cause.id]
+            if others:
+                out.append("   If that does not fit, also possible:")
+                out.extend(_render_candidates(others))
         for link in cause.links:
             out.append(f"   Docs: {link}")
         out.append("")
@@ -133,6 +180,20 @@ def render_text(result: ExplainResult) -> str:
             out.append(f"   line {item.line}: {item.excerpt}")
         out.append("")
     return "\n".join(out)
+
+
+def _render_candidates(candidates: list[Candidate]) -> list[str]:
+    out: list[str] = []
+    for rank, cand in enumerate(candidates, start=1):
+        cause = cand.cause
+        out.append(f"   {chr(96 + rank)}) {cause.title}  [{cause.id}]")
+        out.append(_indent("How to tell: " + _tell(cause), 6))
+        if cause.check:
+            out.append(f"      Confirm: `brickauth doctor` (check {cause.check})")
+        if cand.clues:
+            out.append("      Clues in the text: " + ", ".join(cand.clues))
+        out.append(_indent("Fix: " + cause.fix, 6))
+    return out
 
 
 def _indent(text: str, width: int = 3) -> str:

@@ -1,9 +1,20 @@
 """The knowledge base of auth failure causes (``causes.yaml``) and the matcher that classifies text.
 
 Text is split into blocks (a log record, a paragraph, a traceback). In each block every cause whose
-matchers hit is a candidate; the highest-priority candidates win the block. Causes with a priority
-below ``GENERIC_PRIORITY`` are reported only when nothing specific was found anywhere in the text.
-An AADSTS code that is not in the knowledge base is reported as unknown, never guessed.
+matchers hit is a candidate; the highest-scoring candidates win the block (score: the cause's priority
+plus the weights of the clues found anywhere in the text, see ``CLUES``). Causes with a priority below
+``GENERIC_PRIORITY`` are reported only when nothing specific was found anywhere in the text.
+
+brickauth's own stable codes (``[BA213]``) map to causes through the explicit ``codes:`` matcher
+(``cause_for_code``); regexes are for foreign texts. An AADSTS code that is not in the knowledge base
+is reported as unknown, never guessed, and a text with a known AADSTS code is never given a cause that
+belongs to another code.
+
+A *vague* cause (``vague: true``: a bare 403, "Error during request to server", "cannot configure
+default credentials") does not name what went wrong: its finding carries up to three ranked
+``candidates`` (from its ``candidates:`` list), ordered by the clues in the text (client, host shape,
+port, environment variables, HTTP status, content type), each with how to tell it apart and the
+``brickauth doctor`` check that confirms it.
 """
 
 from __future__ import annotations
@@ -19,15 +30,103 @@ import yaml
 GENERIC_PRIORITY = 30
 AADSTS_PRIORITY = 80
 PATTERN_PRIORITY = 50
-CATEGORIES = ("entra", "databricks", "network", "store", "config", "token")
+CODE_PRIORITY = 96  # a brickauth code names its cause exactly (unless the cause is generic)
+MAX_CANDIDATES = 3
+DIRECT_MATCH_BONUS = 50  # a vague cause's candidate whose own matchers hit the same block
+CLUE_TIEBREAK = 10  # most that clues add to or take from a cause's priority within one block
+CATEGORIES = ("entra", "databricks", "account", "network", "local", "store", "config", "version", "token")
+
+# Checks of `brickauth doctor` (docs/doctor-json.md) that a cause's `check:` may name.
+DOCTOR_CHECKS = (
+    "settings.host",
+    "settings.http_path",
+    "settings.auth",
+    "network.dns",
+    "network.tcp",
+    "network.tls",
+    "idp.discovery",
+    "idp.client",
+    "token.acquire",
+    "token.claims",
+    "workspace.membership",
+    "workspace.sql_entitlement",
+    "warehouse.state",
+    "warehouse.can_use",
+    "sql.probe",
+    "sql.table_owners",
+    "store.keyring",
+)
 
 _AADSTS_RE = re.compile(r"AADSTS(\d{5,8})")
 _ERROR_CODES_RE = re.compile(r"""["']error_codes["']\s*:\s*\[([\d,\s]+)\]""")
+_BA_CODE_RE = re.compile(r"(?<![A-Za-z0-9])BA(\d{3})(?![0-9])")
+_LONE_CODE_RE = re.compile(r"^\s*\[?\s*(?:ba|BA|Ba)(\d{3})\s*\]?\s*$")
+_ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
 # A new block starts at a blank line or at a line that starts a log record.
 _RECORD_START_RE = re.compile(
     r"^(\d{2}:\d{2}:\d{2}(\.\d+)?\s|\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}|\[\d{4}-\d{2}-\d{2}|\{\"(info|data)\"|"
     r"(DEBUG|INFO|WARNING|ERROR|CRITICAL)[: ])"
 )
+
+# Clues: facts about the text as a whole that make one cause more or less likely than another.
+# Causes weigh them with `clues: {name: weight}`; `explain` shows the clues it used.
+CLUES: dict[str, re.Pattern[str]] = {
+    name: re.compile(pattern, re.MULTILINE)
+    for name, pattern in {
+        # Which client printed the text.
+        "client.sdk_py": r"databricks\.sdk\b|databricks/sdk/|databricks-sdk|"
+        r"ValueError: (default auth: )?cannot configure default credentials",
+        "client.cli": r"^(Error: |Usage:\s+databricks )|\$ databricks |databricks-cli|"
+        r"databricks (auth|configure|fs|jobs|bundle|workspace) ",
+        "client.terraform": r"with databricks_|[│|]\s*Error:|terraform|registry\.terraform\.io|"
+        r"databricks_[a-z_]+\.[a-z_]+|^(Error: )?cannot (create|read|update|delete) [a-z_ ]{3,40}: |^│ ",
+        "client.dbt": r"Encountered an error|Runtime Error|Database Error|\bdbt[=: -]|\bdbt\.|dbt_project|"
+        r"profiles\.yml|\[(info|debug|error|warn) ?\]",
+        "client.sql_connector": r"databricks\.sql\b|databricks-sql-connector|databricks/sql/|thrift|"
+        r"Error during request to server",
+        "client.jdbc_odbc": r"\[Databricks\]\[(JDBC|ODBC|DatabricksJDBCDriver)|\[Simba\]|SparkJDBCDriver|"
+        r"ODBC Driver|jdbc:(databricks|spark)://",
+        "client.azure": r"azure\.identity|azure\.core|@azure/identity|Azure\.Identity|[A-Za-z]+Credential\b|"
+        r"MSAL|\bmsal\b|\baz login\b|\baz account\b",
+        # Go SDK wording (the CLI, Terraform, dbt Fusion): `default auth: ...` without a Python exception.
+        "client.go": r"\bgithub\.com/databricks/|databricks-sdk-go|\bgo\d\.\d+|"
+        r"^(\S+ )?(Error: )?default auth: |request visitor: default auth|\binner token: |"
+        r"oidc: parse \.well-known",
+        "client.ci": r"##\[error\]|^\[error\]|::error::|\bvsts\b|azure-pipelines|GITHUB_ACTIONS|"
+        r"\bSYSTEM_[A-Z]+\b",
+        # Host names and URLs.
+        "host.accounts": r"\baccounts\.(azuredatabricks\.net|cloud\.databricks\.com|gcp\.databricks\.com|"
+        r"databricks\.azure\.(cn|us))",
+        "host.workspace": r"\badb-\d+\.\d+\.azuredatabricks\.(net|cn|us)|\b(?!accounts\.)[a-z0-9-]+\."
+        r"(cloud|gcp)\.databricks\.com",
+        # A scheme inside a field that wants a bare host name (databricks-sdk's `host=https://` is fine).
+        "host.scheme_in_host": r"\b(server_hostname|serverHostname|Hostname)\s*[:=]\s*[\"']?https?://|"
+        r"^\s*host:\s*[\"']?https?://|https?://https?://|https?%3A%2F%2F|Failed to resolve '?https?\b",
+        "host.path": r"\b(server_hostname|Hostname|host|DATABRICKS_HOST)\s*[:=]\s*[\"']?(https?://)?[\w.-]+\."
+        r"(net|com|cn|us)/[^\s\"',]+|\.(azuredatabricks\.net|databricks\.com)/\?o=|"
+        r"\.(azuredatabricks\.net|databricks\.com)/(browse|sql/editor|login\.html|#|onboarding|explore)",
+        "host.port": r"\b(?:[a-z0-9-]+\.)+[a-z]{2,}:(?!443\b)\d{2,5}\b|\bport=(?!443\b)\d{2,5}\b|"
+        r"\blocalhost:\d{2,5}\b|127\.0\.0\.1:\d{2,5}",
+        "host.sovereign": r"\.(azuredatabricks\.cn|databricks\.azure\.cn|databricks\.azure\.us|"
+        r"chinacloudapi\.cn|usgovcloudapi\.net)\b|login\.(chinacloudapi\.cn|microsoftonline\.us)",
+        # Environment variables.
+        "env.token": r"\bDATABRICKS_TOKEN\b|\btoken=\*+|\bpat\b",
+        "env.proxy": r"\b(HTTPS?_PROXY|NO_PROXY|https?_proxy|no_proxy)\b|\bproxy\b|\bProxy\b",
+        "env.azure": r"\b(AZURE|ARM)_(CLIENT_ID|TENANT_ID|CLIENT_SECRET|USE_MSI|USE_CLI)\b",
+        "env.databricks_oauth": r"\bDATABRICKS_CLIENT_(ID|SECRET)\b",
+        "env.auth_type": r"\b(DATABRICKS_AUTH_TYPE|auth_type)\b",
+        "env.config_profile": r"\bDATABRICKS_CONFIG_PROFILE\b|\.databrickscfg|\bprofile[= ]",
+        # HTTP status and content type.
+        "status.400": r"\b400\b|Bad Request",
+        "status.401": r"\b401\b|Unauthori[sz]ed|UNAUTHENTICATED|Unauthenticated",
+        "status.403": r"\b403\b|Forbidden|PERMISSION_DENIED|PermissionDenied",
+        "status.404": r"\b404\b|Not Found\b|NOT_FOUND|ENDPOINT_NOT_FOUND",
+        "status.407": r"\b407\b|Proxy Authentication Required",
+        "status.5xx": r"\b50[0234]\b|Bad Gateway|Service Unavailable|Gateway Time-?out",
+        "content.html": r"<html|<!DOCTYPE|text/html|<title>|<body",
+        "content.json": r"application/json|\"error_code\"\s*:|\"error\"\s*:\s*\"",
+    }.items()
+}
 
 
 class KnowledgeBaseError(ValueError):
@@ -44,10 +143,16 @@ class Cause:
     links: tuple[str, ...]
     examples: tuple[str, ...]
     aadsts: tuple[int, ...] = ()
+    codes: tuple[str, ...] = ()
     patterns: tuple[re.Pattern[str], ...] = ()
     requires: re.Pattern[str] | None = None
     excludes: re.Pattern[str] | None = None
     priority: int = PATTERN_PRIORITY
+    vague: bool = False
+    candidates: tuple[str, ...] = ()
+    clues: tuple[tuple[str, int], ...] = ()
+    tell: str = ""
+    check: str | None = None
 
     @property
     def generic(self) -> bool:
@@ -57,14 +162,38 @@ class Cause:
     def link(self) -> str:
         return self.links[0] if self.links else ""
 
-    def matches(self, block: str, codes: frozenset[int]) -> bool:
+    def clue_score(self, clues: frozenset[str]) -> int:
+        return sum(weight for name, weight in self.clues if name in clues)
+
+    def matches(
+        self,
+        block: str,
+        codes: frozenset[int],
+        ba_codes: frozenset[str] = frozenset(),
+        lowered: str | None = None,
+    ) -> bool:
         if self.excludes is not None and self.excludes.search(block):
             return False
+        if ba_codes.intersection(self.codes):
+            return True
         if self.requires is not None and not self.requires.search(block):
             return False
         if codes.intersection(self.aadsts):
             return True
-        return any(p.search(block) for p in self.patterns)
+        lowered = block.lower() if lowered is None else lowered
+        for pattern, needles in zip(self.patterns, self.needles, strict=True):
+            if (not needles or any(n in lowered for n in needles)) and pattern.search(block):
+                return True
+        return False
+
+    @property
+    def needles(self) -> tuple[tuple[str, ...], ...]:
+        """For each pattern, lower-case literals one of which every match contains (empty: no pre-check)."""
+        cached: tuple[tuple[str, ...], ...] | None = self.__dict__.get("_needles")
+        if cached is None:
+            cached = tuple(_needle_set(p.pattern) for p in self.patterns)
+            object.__setattr__(self, "_needles", cached)
+        return cached
 
 
 @dataclass(frozen=True)
@@ -73,15 +202,34 @@ class Block:
     line: int  # 1-based number of the block's first line
 
 
+@dataclass(frozen=True)
+class Candidate:
+    """One possible cause of a finding, with the clues that ranked it."""
+
+    cause: Cause
+    score: int
+    clues: tuple[str, ...] = ()
+
+    @property
+    def cause_id(self) -> str:
+        return self.cause.id
+
+
 @dataclass
 class Match:
-    """One classified error in a text: a known cause, or an unknown AADSTS code (``cause is None``)."""
+    """One classified error in a text: a known cause, or an unknown AADSTS code (``cause is None``).
+
+    ``candidates`` ranks what the error may really be, most likely first (all considered; output shows
+    ``MAX_CANDIDATES``): the cause itself for a specific text; for a vague cause, the causes it stands for.
+    """
 
     cause: Cause | None
     line: int
     excerpt: str
     occurrences: int = 1
     aadsts: int | None = None
+    candidates: list[Candidate] = field(default_factory=list)
+    score: int = 0
 
     @property
     def cause_id(self) -> str | None:
@@ -93,8 +241,13 @@ class KnowledgeBase:
     causes: tuple[Cause, ...]
     _by_id: dict[str, Cause] = field(default_factory=dict, repr=False)
     _by_code: dict[int, Cause] = field(default_factory=dict, repr=False)
+    _by_ba_code: dict[str, Cause] = field(default_factory=dict, repr=False)
+    # Pre-check index: a cause whose every pattern has a needle is tried only when one is in the text.
+    _always: frozenset[int] = field(default=frozenset(), repr=False)
+    _by_needle: dict[str, list[int]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
+        self._build_index()
         for cause in self.causes:
             if cause.id in self._by_id:
                 raise KnowledgeBaseError(f"duplicate cause id {cause.id}")
@@ -105,6 +258,25 @@ class KnowledgeBase:
                         f"AADSTS{code} mapped to {self._by_code[code].id} and {cause.id}"
                     )
                 self._by_code[code] = cause
+            for ba in cause.codes:
+                if ba in self._by_ba_code:
+                    raise KnowledgeBaseError(f"{ba} mapped to {self._by_ba_code[ba].id} and {cause.id}")
+                self._by_ba_code[ba] = cause
+        for cause in self.causes:
+            for other in cause.candidates:
+                if other not in self._by_id:
+                    raise KnowledgeBaseError(f"cause {cause.id}: unknown candidate {other}")
+
+    def _build_index(self) -> None:
+        always: set[int] = set()
+        self._by_needle = {}
+        for index, cause in enumerate(self.causes):
+            if cause.requires is not None or any(not needles for needles in cause.needles):
+                always.add(index)
+            else:
+                for needle in {n for needles in cause.needles for n in needles}:
+                    self._by_needle.setdefault(needle, []).append(index)
+        self._always = frozenset(always)
 
     def __getitem__(self, cause_id: str) -> Cause:
         return self._by_id[cause_id]
@@ -118,16 +290,30 @@ class KnowledgeBase:
     def for_aadsts(self, code: int) -> Cause | None:
         return self._by_code.get(code)
 
+    def for_code(self, code: str) -> Cause | None:
+        """The cause of a brickauth error code: ``BA213``, ``[BA213]`` or ``ba213``."""
+        found = _LONE_CODE_RE.match(code)
+        return self._by_ba_code.get(f"BA{found.group(1)}") if found else None
+
+    def cause_for_code(self, code: str) -> Cause | None:
+        """The cause a brickauth error code stands for (the explicit ``codes:`` map), or None."""
+        return self.for_code(code)
+
     def classify(self, text: str) -> list[Match]:
         """Every distinct cause found in ``text``, in order of first appearance."""
         return self.scan(text)[0]
 
     def scan(self, text: str) -> tuple[list[Match], list[Block]]:
         """The distinct causes found in ``text`` and the blocks in which nothing was recognised."""
+        text = strip_ansi(text)
+        clues = clues_in(text)
         found: dict[str, Match] = {}
         unmatched: list[Block] = []
+        lone = _LONE_CODE_RE.match(text)
+        if lone and f"BA{lone.group(1)}" in self._by_ba_code:  # `explain ba213`
+            text = f"BA{lone.group(1)}"
         for block in split_blocks(text):
-            block_matches = self._classify_block(block)
+            block_matches = self._classify_block(block, clues)
             if not block_matches:
                 unmatched.append(block)
             for match in block_matches:
@@ -143,17 +329,69 @@ class KnowledgeBase:
 
     def best(self, text: str) -> Cause | None:
         """The single most specific known cause in ``text`` (for doctor checks), or None."""
-        known = [m.cause for m in self.classify(text) if m.cause is not None]
-        return max(known, key=lambda c: c.priority) if known else None
+        primary = self.primary(self.classify(text))
+        return primary.cause if primary is not None else None
 
-    def _classify_block(self, block: Block) -> list[Match]:
+    def primary(self, matches: list[Match]) -> Match | None:
+        """The finding that best explains the whole text: a specific one before a vague one."""
+        if any(m.cause is None for m in matches):
+            return next(m for m in matches if m.cause is None)
+        if not matches:
+            return None
+        return max(matches, key=lambda m: (m.cause is not None and not m.cause.vague, m.score, -m.line))
+
+    def rank(self, text: str, limit: int | None = MAX_CANDIDATES) -> list[Candidate]:
+        """The most likely causes of the error in ``text``, most likely first (empty: not recognised).
+
+        ``limit=None`` ranks every candidate considered (for tests of the ranking itself).
+        """
+        return self.ranked(self.classify(text), limit)
+
+    def ranked(self, matches: list[Match], limit: int | None = MAX_CANDIDATES) -> list[Candidate]:
+        """``rank`` for matches already found by ``classify``."""
+        primary = self.primary(matches)
+        if primary is None or primary.cause is None:
+            return []
+        if not primary.cause.vague:
+            return primary.candidates[:limit]
+        merged: dict[str, Candidate] = {}
+        for match in matches:
+            if match.cause is not None and match.cause.vague:
+                for cand in match.candidates:
+                    if cand.cause_id not in merged or merged[cand.cause_id].score < cand.score:
+                        merged[cand.cause_id] = cand
+        return sorted(merged.values(), key=lambda c: -c.score)[:limit]
+
+    def _classify_block(self, block: Block, clues: frozenset[str]) -> list[Match]:
         codes = _codes_in(block.text)
-        candidates = [c for c in self.causes if c.matches(block.text, codes)]
-        matches: list[Match] = []
-        if candidates:
-            top = max(c.priority for c in candidates)
-            matches = [Match(c, block.line, _excerpt(block.text, c)) for c in candidates if c.priority == top]
+        ba_codes = frozenset(f"BA{c}" for c in _BA_CODE_RE.findall(block.text))
         known_codes = {code for code in codes if code in self._by_code}
+        lowered = block.text.lower()
+        tried = set(self._always)
+        for needle, indexes in self._by_needle.items():
+            if needle in lowered:
+                tried.update(indexes)
+        scored: list[tuple[int, Cause]] = []
+        for index in sorted(tried | self._indexes_for_codes(codes, ba_codes)):
+            cause = self.causes[index]
+            if not cause.matches(block.text, codes, ba_codes, lowered):
+                continue
+            if known_codes and cause.aadsts and not known_codes.intersection(cause.aadsts):
+                continue  # never a cause of another AADSTS code than the one in the text
+            base = cause.priority
+            if ba_codes.intersection(cause.codes) and not cause.generic:
+                base = max(base, CODE_PRIORITY)
+            # Clues only tip the balance between causes that match the same block.
+            scored.append((base + max(-CLUE_TIEBREAK, min(CLUE_TIEBREAK, cause.clue_score(clues))), cause))
+        matches: list[Match] = []
+        if scored:
+            top = max(score for score, _ in scored)
+            others = sorted(((s, c) for s, c in scored if s < top), key=lambda sc: -sc[0])
+            for score, cause in scored:
+                if score == top:
+                    match = Match(cause, block.line, _excerpt(block.text, cause), score=score)
+                    match.candidates = self._candidates(cause, score, others, clues, block.text)
+                    matches.append(match)
         if not known_codes:
             # An AADSTS code we do not know outranks generic and pattern guesses: say so plainly.
             unknown = sorted(codes)
@@ -165,6 +403,168 @@ class KnowledgeBase:
                     for code in unknown
                 ]
         return matches
+
+    def _indexes_for_codes(self, codes: frozenset[int], ba_codes: frozenset[str]) -> set[int]:
+        found = [self._by_code.get(c) for c in codes] + [self._by_ba_code.get(c) for c in ba_codes]
+        wanted = {cause.id for cause in found if cause is not None}
+        return {i for i, cause in enumerate(self.causes) if cause.id in wanted} if wanted else set()
+
+    def _candidates(
+        self,
+        cause: Cause,
+        score: int,
+        others: list[tuple[int, Cause]],
+        clues: frozenset[str],
+        block: str = "",
+    ) -> list[Candidate]:
+        """Ranked candidates for a block whose best match is ``cause``."""
+        used = tuple(sorted(clues))
+        if not cause.vague:
+            first = Candidate(cause, score, _clues_of(cause, used))
+            ranked = []
+            # Other causes that matched the same block closely, and the cause's declared look-alikes.
+            for other_score, other in others:
+                if other_score >= score - 20 and not other.generic and not other.vague:
+                    ranked.append(Candidate(other, other_score, _clues_of(other, used)))
+            for position, other_id in enumerate(cause.candidates):
+                other = self._by_id[other_id]
+                ranked.append(Candidate(other, score - 30 - 3 * position + other.clue_score(clues),
+                                        _clues_of(other, used)))
+            ranked.sort(key=lambda c: -c.score)
+            return _dedupe([first, *ranked])
+        ranked = []
+        for position, other_id in enumerate(cause.candidates):
+            other = self._by_id[other_id]
+            prior = 100 - 4 * position
+            if block and other.matches(block, frozenset(), frozenset()):
+                prior += DIRECT_MATCH_BONUS  # the text itself says it (e.g. beside a legacy catch-all code)
+            ranked.append(Candidate(other, prior + other.clue_score(clues), _clues_of(other, used)))
+        for other_score, other in others:  # specific causes the same block names outright
+            if not other.generic and not other.vague:
+                direct = 100 + DIRECT_MATCH_BONUS - max(0, score - other_score) // 2
+                ranked.append(Candidate(other, direct + other.clue_score(clues), _clues_of(other, used)))
+        ranked.sort(key=lambda c: -c.score)
+        return _dedupe(ranked)
+
+
+_META = set(".^$*+?{}[]|()")
+
+
+def _needle(pattern: str) -> str:
+    """The longest literal run that every match of ``pattern`` must contain, lower-cased ('' if none).
+
+    Only the top level counts: groups, classes, escapes other than an escaped punctuation character and
+    any quantified character end a run; a top-level alternation gives no needle.
+    """
+    runs: list[str] = []
+    run: list[str] = []
+    depth, i = 0, 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\" and i + 1 < len(pattern):
+            nxt = pattern[i + 1]
+            piece = nxt if (not nxt.isalnum() and nxt != "_") else None
+            i += 2
+        elif ch == "[":
+            end = i + 1
+            end += 1 if end < len(pattern) and pattern[end] == "]" else 0
+            while end < len(pattern) and pattern[end] != "]":
+                end += 2 if pattern[end] == "\\" else 1
+            piece, i = None, end + 1
+        elif ch == "{":
+            close = pattern.find("}", i)
+            piece, i = None, (close + 1 if close != -1 else len(pattern))
+        elif ch == "(":
+            depth, piece, i = depth + 1, None, i + 1
+        elif ch == ")":
+            depth, piece, i = depth - 1, None, i + 1
+        elif ch == "|":
+            if depth == 0:
+                return ""
+            piece, i = None, i + 1
+        elif ch in _META:
+            piece, i = None, i + 1
+        else:
+            piece, i = ch, i + 1
+        quantified = i < len(pattern) and pattern[i] in "?*{"
+        if piece is not None and depth == 0 and not quantified:
+            run.append(piece)
+        else:
+            if piece is not None and quantified and run:
+                pass  # the quantified character itself is optional: drop it
+            runs.append("".join(run))
+            run = []
+    runs.append("".join(run))
+    best = max(runs, key=len)
+    return best.lower() if len(best) >= 3 else ""
+
+
+def _needle_set(pattern: str) -> tuple[str, ...]:
+    """One needle per top-level alternative of ``pattern`` (empty when one of them has none)."""
+    alternatives: list[str] = []
+    depth, start, i = 0, 0, 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if ch == "[":
+            end = i + 1
+            end += 1 if end < len(pattern) and pattern[end] == "]" else 0
+            while end < len(pattern) and pattern[end] != "]":
+                end += 2 if pattern[end] == "\\" else 1
+            i = end + 1
+            continue
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            alternatives.append(pattern[start:i])
+            start = i + 1
+        i += 1
+    alternatives.append(pattern[start:])
+    needles = tuple(_needle(alt) for alt in alternatives)
+    return needles if all(needles) else ()
+
+
+def _clues_of(cause: Cause, clues: tuple[str, ...]) -> tuple[str, ...]:
+    weights = dict(cause.clues)
+    return tuple(name for name in clues if weights.get(name))
+
+
+def _dedupe(ranked: list[Candidate]) -> list[Candidate]:
+    seen: set[str] = set()
+    out: list[Candidate] = []
+    for cand in ranked:
+        if cand.cause_id not in seen:
+            seen.add(cand.cause_id)
+            out.append(cand)
+    return out
+
+
+def strip_ansi(text: str) -> str:
+    """Text without terminal colour codes (dbt and the CLIs colour their logs)."""
+    return _ANSI_RE.sub("", text) if "\x1b" in text else text
+
+
+def clues_in(text: str) -> frozenset[str]:
+    """The names of the ``CLUES`` found in ``text``."""
+    lowered = text.lower()
+    found = {
+        name
+        for name, pattern in CLUES.items()
+        if (not _CLUE_NEEDLES[name] or any(n in lowered for n in _CLUE_NEEDLES[name]))
+        and pattern.search(text)
+    }
+    if "client.terraform" in found:
+        found.discard("client.cli")
+    if "host.accounts" in found and not CLUES["host.workspace"].search(text):
+        found.discard("host.workspace")
+    return frozenset(found)
+
+
+_CLUE_NEEDLES = {name: _needle_set(pattern.pattern) for name, pattern in CLUES.items()}
 
 
 def _codes_in(text: str) -> frozenset[int]:
@@ -194,9 +594,12 @@ def split_blocks(text: str) -> list[Block]:
 
 
 def _excerpt(text: str, cause: Cause) -> str:
-    for code in cause.aadsts:
-        if f"AADSTS{code}" in text:
-            return _excerpt_at(text, f"AADSTS{code}")
+    for code in cause.codes:
+        if code in text:
+            return _excerpt_at(text, code)
+    for aadsts in cause.aadsts:
+        if f"AADSTS{aadsts}" in text:
+            return _excerpt_at(text, f"AADSTS{aadsts}")
     for pattern in cause.patterns:
         found = pattern.search(text)
         if found:
@@ -236,6 +639,18 @@ def _str_list(entry: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _clue_weights(entry: dict[str, Any], where: str) -> tuple[tuple[str, int], ...]:
+    value = entry.get("clues") or {}
+    if not isinstance(value, dict):
+        raise KnowledgeBaseError(f"{where}: clues must be a mapping of clue name to weight")
+    for name, weight in value.items():
+        if name not in CLUES:
+            raise KnowledgeBaseError(f"{where}: unknown clue {name}")
+        if not isinstance(weight, int):
+            raise KnowledgeBaseError(f"{where}: clue {name} needs an integer weight")
+    return tuple(sorted(value.items()))
+
+
 def parse_cause(entry: dict[str, Any]) -> Cause:
     where = f"cause {entry.get('id', '?')}"
     for key in ("id", "category", "title", "explanation", "fix"):
@@ -247,12 +662,23 @@ def parse_cause(entry: dict[str, Any]) -> Cause:
         raise KnowledgeBaseError(f"{where}: unknown category {entry['category']}")
     matchers = entry.get("matchers") or {}
     aadsts = tuple(int(c) for c in matchers.get("aadsts", []))
+    codes = _str_list(matchers, "codes", where)
+    for code in codes:
+        if not re.fullmatch(r"BA\d{3}", code):
+            raise KnowledgeBaseError(f"{where}: code {code!r} must look like BA123")
     patterns = tuple(_compile(p, where) for p in _str_list(matchers, "patterns", where))
-    if not aadsts and not patterns:
+    if not aadsts and not patterns and not codes:
         raise KnowledgeBaseError(f"{where}: needs at least one matcher")
     requires = matchers.get("requires")
     excludes = matchers.get("excludes")
     priority = int(entry.get("priority", AADSTS_PRIORITY if aadsts else PATTERN_PRIORITY))
+    check = entry.get("check")
+    if check is not None and check not in DOCTOR_CHECKS:
+        raise KnowledgeBaseError(f"{where}: unknown doctor check {check}")
+    vague = bool(entry.get("vague", False))
+    candidates = _str_list(entry, "candidates", where)
+    if vague and not candidates:
+        raise KnowledgeBaseError(f"{where}: a vague cause needs candidates")
     return Cause(
         id=entry["id"],
         category=entry["category"],
@@ -262,15 +688,23 @@ def parse_cause(entry: dict[str, Any]) -> Cause:
         links=_str_list(entry, "links", where),
         examples=_str_list(entry, "examples", where),
         aadsts=aadsts,
+        codes=codes,
         patterns=patterns,
         requires=_compile(requires, where) if requires else None,
         excludes=_compile(excludes, where) if excludes else None,
         priority=priority,
+        vague=vague,
+        candidates=candidates,
+        clues=_clue_weights(entry, where),
+        tell=str(entry.get("tell") or "").strip(),
+        check=check,
     )
 
 
 def parse(text: str) -> KnowledgeBase:
-    data = yaml.safe_load(text)
+    # libyaml's loader when PyYAML has it: the pure-Python one takes about a second for causes.yaml.
+    loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    data = yaml.load(text, Loader=loader)  # noqa: S506 (SafeLoader or its libyaml twin)
     if not isinstance(data, dict) or not isinstance(data.get("causes"), list):
         raise KnowledgeBaseError("causes.yaml must be a mapping with a 'causes' list")
     return KnowledgeBase(tuple(parse_cause(entry) for entry in data["causes"]))
@@ -284,3 +718,12 @@ def source_text() -> str:
 def load() -> KnowledgeBase:
     """The knowledge base shipped with brickauth (parsed once per process)."""
     return parse(source_text())
+
+
+def cause_for_code(code: str) -> Cause | None:
+    """The cause a brickauth error code (``BA213``, ``[BA213]``) stands for, or None when unknown.
+
+    The explicit code -> cause map of ``causes.yaml`` (``matchers.codes``); doctor's planner uses it
+    to label a library error without parsing its text.
+    """
+    return load().for_code(code)
