@@ -27,6 +27,15 @@ from typing import Any
 
 import yaml
 
+from brickauth.doctor.text_clues import _BA_CODE_RE, _LONE_CODE_RE, _codes_in, excerpt
+from brickauth.doctor.text_clues import CLUES as CLUES
+from brickauth.doctor.text_clues import Block as Block
+from brickauth.doctor.text_clues import _needle as _needle
+from brickauth.doctor.text_clues import _needle_set as _needle_set
+from brickauth.doctor.text_clues import clues_in as clues_in
+from brickauth.doctor.text_clues import split_blocks as split_blocks
+from brickauth.doctor.text_clues import strip_ansi as strip_ansi
+
 GENERIC_PRIORITY = 30
 AADSTS_PRIORITY = 80
 PATTERN_PRIORITY = 50
@@ -38,96 +47,11 @@ CATEGORIES = ("entra", "databricks", "account", "network", "local", "store", "co
 
 # Checks of `brickauth doctor` (docs/doctor-json.md) that a cause's `check:` may name.
 DOCTOR_CHECKS = (
-    "settings.host",
-    "settings.http_path",
-    "settings.auth",
-    "network.dns",
-    "network.tcp",
-    "network.tls",
-    "idp.discovery",
-    "idp.client",
-    "token.acquire",
-    "token.claims",
-    "workspace.membership",
-    "workspace.sql_entitlement",
-    "warehouse.state",
-    "warehouse.can_use",
-    "sql.probe",
-    "sql.table_owners",
+    "settings.host", "settings.http_path", "settings.auth", "network.dns", "network.tcp", "network.tls",
+    "idp.discovery", "idp.client", "token.acquire", "token.claims", "workspace.membership",
+    "workspace.sql_entitlement", "warehouse.state", "warehouse.can_use", "sql.probe", "sql.table_owners",
     "store.keyring",
-)
-
-_AADSTS_RE = re.compile(r"AADSTS(\d{5,8})")
-_ERROR_CODES_RE = re.compile(r"""["']error_codes["']\s*:\s*\[([\d,\s]+)\]""")
-_BA_CODE_RE = re.compile(r"(?<![A-Za-z0-9])BA(\d{3})(?![0-9])")
-_LONE_CODE_RE = re.compile(r"^\s*\[?\s*(?:ba|BA|Ba)(\d{3})\s*\]?\s*$")
-_ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
-# A new block starts at a blank line or at a line that starts a log record.
-_RECORD_START_RE = re.compile(
-    r"^(\d{2}:\d{2}:\d{2}(\.\d+)?\s|\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}|\[\d{4}-\d{2}-\d{2}|\{\"(info|data)\"|"
-    r"(DEBUG|INFO|WARNING|ERROR|CRITICAL)[: ])"
-)
-
-# Clues: facts about the text as a whole that make one cause more or less likely than another.
-# Causes weigh them with `clues: {name: weight}`; `explain` shows the clues it used.
-CLUES: dict[str, re.Pattern[str]] = {
-    name: re.compile(pattern, re.MULTILINE)
-    for name, pattern in {
-        # Which client printed the text.
-        "client.sdk_py": r"databricks\.sdk\b|databricks/sdk/|databricks-sdk|"
-        r"ValueError: (default auth: )?cannot configure default credentials",
-        "client.cli": r"^(Error: |Usage:\s+databricks )|\$ databricks |databricks-cli|"
-        r"databricks (auth|configure|fs|jobs|bundle|workspace) ",
-        "client.terraform": r"with databricks_|[│|]\s*Error:|terraform|registry\.terraform\.io|"
-        r"databricks_[a-z_]+\.[a-z_]+|^(Error: )?cannot (create|read|update|delete) [a-z_ ]{3,40}: |^│ ",
-        "client.dbt": r"Encountered an error|Runtime Error|Database Error|\bdbt[=: -]|\bdbt\.|dbt_project|"
-        r"profiles\.yml|\[(info|debug|error|warn) ?\]",
-        "client.sql_connector": r"databricks\.sql\b|databricks-sql-connector|databricks/sql/|thrift|"
-        r"Error during request to server",
-        "client.jdbc_odbc": r"\[Databricks\]\[(JDBC|ODBC|DatabricksJDBCDriver)|\[Simba\]|SparkJDBCDriver|"
-        r"ODBC Driver|jdbc:(databricks|spark)://",
-        "client.azure": r"azure\.identity|azure\.core|@azure/identity|Azure\.Identity|[A-Za-z]+Credential\b|"
-        r"MSAL|\bmsal\b|\baz login\b|\baz account\b",
-        # Go SDK wording (the CLI, Terraform, dbt Fusion): `default auth: ...` without a Python exception.
-        "client.go": r"\bgithub\.com/databricks/|databricks-sdk-go|\bgo\d\.\d+|"
-        r"^(\S+ )?(Error: )?default auth: |request visitor: default auth|\binner token: |"
-        r"oidc: parse \.well-known",
-        "client.ci": r"##\[error\]|^\[error\]|::error::|\bvsts\b|azure-pipelines|GITHUB_ACTIONS|"
-        r"\bSYSTEM_[A-Z]+\b",
-        # Host names and URLs.
-        "host.accounts": r"\baccounts\.(azuredatabricks\.net|cloud\.databricks\.com|gcp\.databricks\.com|"
-        r"databricks\.azure\.(cn|us))",
-        "host.workspace": r"\badb-\d+\.\d+\.azuredatabricks\.(net|cn|us)|\b(?!accounts\.)[a-z0-9-]+\."
-        r"(cloud|gcp)\.databricks\.com",
-        # A scheme inside a field that wants a bare host name (databricks-sdk's `host=https://` is fine).
-        "host.scheme_in_host": r"\b(server_hostname|serverHostname|Hostname)\s*[:=]\s*[\"']?https?://|"
-        r"^\s*host:\s*[\"']?https?://|https?://https?://|https?%3A%2F%2F|Failed to resolve '?https?\b",
-        "host.path": r"\b(server_hostname|Hostname|host|DATABRICKS_HOST)\s*[:=]\s*[\"']?(https?://)?[\w.-]+\."
-        r"(net|com|cn|us)/[^\s\"',]+|\.(azuredatabricks\.net|databricks\.com)/\?o=|"
-        r"\.(azuredatabricks\.net|databricks\.com)/(browse|sql/editor|login\.html|#|onboarding|explore)",
-        "host.port": r"\b(?:[a-z0-9-]+\.)+[a-z]{2,}:(?!443\b)\d{2,5}\b|\bport=(?!443\b)\d{2,5}\b|"
-        r"\blocalhost:\d{2,5}\b|127\.0\.0\.1:\d{2,5}",
-        "host.sovereign": r"\.(azuredatabricks\.cn|databricks\.azure\.cn|databricks\.azure\.us|"
-        r"chinacloudapi\.cn|usgovcloudapi\.net)\b|login\.(chinacloudapi\.cn|microsoftonline\.us)",
-        # Environment variables.
-        "env.token": r"\bDATABRICKS_TOKEN\b|\btoken=\*+|\bpat\b",
-        "env.proxy": r"\b(HTTPS?_PROXY|NO_PROXY|https?_proxy|no_proxy)\b|\bproxy\b|\bProxy\b",
-        "env.azure": r"\b(AZURE|ARM)_(CLIENT_ID|TENANT_ID|CLIENT_SECRET|USE_MSI|USE_CLI)\b",
-        "env.databricks_oauth": r"\bDATABRICKS_CLIENT_(ID|SECRET)\b",
-        "env.auth_type": r"\b(DATABRICKS_AUTH_TYPE|auth_type)\b",
-        "env.config_profile": r"\bDATABRICKS_CONFIG_PROFILE\b|\.databrickscfg|\bprofile[= ]",
-        # HTTP status and content type.
-        "status.400": r"\b400\b|Bad Request",
-        "status.401": r"\b401\b|Unauthori[sz]ed|UNAUTHENTICATED|Unauthenticated",
-        "status.403": r"\b403\b|Forbidden|PERMISSION_DENIED|PermissionDenied",
-        "status.404": r"\b404\b|Not Found\b|NOT_FOUND|ENDPOINT_NOT_FOUND",
-        "status.407": r"\b407\b|Proxy Authentication Required",
-        "status.5xx": r"\b50[0234]\b|Bad Gateway|Service Unavailable|Gateway Time-?out",
-        "content.html": r"<html|<!DOCTYPE|text/html|<title>|<body",
-        "content.json": r"application/json|\"error_code\"\s*:|\"error\"\s*:\s*\"",
-    }.items()
-}
-
+)  # fmt: skip
 
 class KnowledgeBaseError(ValueError):
     """causes.yaml is malformed (a bug in brickauth, caught by the test suite)."""
@@ -153,6 +77,10 @@ class Cause:
     clues: tuple[tuple[str, int], ...] = ()
     tell: str = ""
     check: str | None = None
+
+    @property
+    def aadsts_texts(self) -> tuple[str, ...]:
+        return tuple(f"AADSTS{n}" for n in self.aadsts)
 
     @property
     def generic(self) -> bool:
@@ -194,12 +122,6 @@ class Cause:
             cached = tuple(_needle_set(p.pattern) for p in self.patterns)
             object.__setattr__(self, "_needles", cached)
         return cached
-
-
-@dataclass(frozen=True)
-class Block:
-    text: str
-    line: int  # 1-based number of the block's first line
 
 
 @dataclass(frozen=True)
@@ -389,7 +311,8 @@ class KnowledgeBase:
             others = sorted(((s, c) for s, c in scored if s < top), key=lambda sc: -sc[0])
             for score, cause in scored:
                 if score == top:
-                    match = Match(cause, block.line, _excerpt(block.text, cause), score=score)
+                    shown = excerpt(block.text, cause.codes, cause.aadsts_texts, cause.patterns)
+                    match = Match(cause, block.line, shown, score=score)
                     match.candidates = self._candidates(cause, score, others, clues, block.text)
                     matches.append(match)
         if not known_codes:
@@ -399,7 +322,7 @@ class KnowledgeBase:
                 not matches or max(m.cause.priority for m in matches if m.cause) < AADSTS_PRIORITY
             ):
                 matches = [
-                    Match(None, block.line, _excerpt_at(block.text, f"AADSTS{code}"), aadsts=code)
+                    Match(None, block.line, excerpt(block.text, (), (f"AADSTS{code}",), ()), aadsts=code)
                     for code in unknown
                 ]
         return matches
@@ -447,87 +370,6 @@ class KnowledgeBase:
         return _dedupe(ranked)
 
 
-_META = set(".^$*+?{}[]|()")
-
-
-def _needle(pattern: str) -> str:
-    """The longest literal run that every match of ``pattern`` must contain, lower-cased ('' if none).
-
-    Only the top level counts: groups, classes, escapes other than an escaped punctuation character and
-    any quantified character end a run; a top-level alternation gives no needle.
-    """
-    runs: list[str] = []
-    run: list[str] = []
-    depth, i = 0, 0
-    while i < len(pattern):
-        ch = pattern[i]
-        if ch == "\\" and i + 1 < len(pattern):
-            nxt = pattern[i + 1]
-            piece = nxt if (not nxt.isalnum() and nxt != "_") else None
-            i += 2
-        elif ch == "[":
-            end = i + 1
-            end += 1 if end < len(pattern) and pattern[end] == "]" else 0
-            while end < len(pattern) and pattern[end] != "]":
-                end += 2 if pattern[end] == "\\" else 1
-            piece, i = None, end + 1
-        elif ch == "{":
-            close = pattern.find("}", i)
-            piece, i = None, (close + 1 if close != -1 else len(pattern))
-        elif ch == "(":
-            depth, piece, i = depth + 1, None, i + 1
-        elif ch == ")":
-            depth, piece, i = depth - 1, None, i + 1
-        elif ch == "|":
-            if depth == 0:
-                return ""
-            piece, i = None, i + 1
-        elif ch in _META:
-            piece, i = None, i + 1
-        else:
-            piece, i = ch, i + 1
-        quantified = i < len(pattern) and pattern[i] in "?*{"
-        if piece is not None and depth == 0 and not quantified:
-            run.append(piece)
-        else:
-            if piece is not None and quantified and run:
-                pass  # the quantified character itself is optional: drop it
-            runs.append("".join(run))
-            run = []
-    runs.append("".join(run))
-    best = max(runs, key=len)
-    return best.lower() if len(best) >= 3 else ""
-
-
-def _needle_set(pattern: str) -> tuple[str, ...]:
-    """One needle per top-level alternative of ``pattern`` (empty when one of them has none)."""
-    alternatives: list[str] = []
-    depth, start, i = 0, 0, 0
-    while i < len(pattern):
-        ch = pattern[i]
-        if ch == "\\":
-            i += 2
-            continue
-        if ch == "[":
-            end = i + 1
-            end += 1 if end < len(pattern) and pattern[end] == "]" else 0
-            while end < len(pattern) and pattern[end] != "]":
-                end += 2 if pattern[end] == "\\" else 1
-            i = end + 1
-            continue
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch == "|" and depth == 0:
-            alternatives.append(pattern[start:i])
-            start = i + 1
-        i += 1
-    alternatives.append(pattern[start:])
-    needles = tuple(_needle(alt) for alt in alternatives)
-    return needles if all(needles) else ()
-
-
 def _clues_of(cause: Cause, clues: tuple[str, ...]) -> tuple[str, ...]:
     weights = dict(cause.clues)
     return tuple(name for name in clues if weights.get(name))
@@ -541,84 +383,6 @@ def _dedupe(ranked: list[Candidate]) -> list[Candidate]:
             seen.add(cand.cause_id)
             out.append(cand)
     return out
-
-
-def strip_ansi(text: str) -> str:
-    """Text without terminal colour codes (dbt and the CLIs colour their logs)."""
-    return _ANSI_RE.sub("", text) if "\x1b" in text else text
-
-
-def clues_in(text: str) -> frozenset[str]:
-    """The names of the ``CLUES`` found in ``text``."""
-    lowered = text.lower()
-    found = {
-        name
-        for name, pattern in CLUES.items()
-        if (not _CLUE_NEEDLES[name] or any(n in lowered for n in _CLUE_NEEDLES[name]))
-        and pattern.search(text)
-    }
-    if "client.terraform" in found:
-        found.discard("client.cli")
-    if "host.accounts" in found and not CLUES["host.workspace"].search(text):
-        found.discard("host.workspace")
-    return frozenset(found)
-
-
-_CLUE_NEEDLES = {name: _needle_set(pattern.pattern) for name, pattern in CLUES.items()}
-
-
-def _codes_in(text: str) -> frozenset[int]:
-    codes = {int(c) for c in _AADSTS_RE.findall(text)}
-    for group in _ERROR_CODES_RE.findall(text):
-        codes.update(int(c) for c in re.findall(r"\d+", group))
-    return frozenset(codes)
-
-
-def split_blocks(text: str) -> list[Block]:
-    blocks: list[Block] = []
-    current: list[str] = []
-    start = 1
-    for number, line in enumerate(text.splitlines() or [text], start=1):
-        if not line.strip() or (_RECORD_START_RE.match(line) and current):
-            if current:
-                blocks.append(Block("\n".join(current), start))
-            current = [line] if line.strip() else []
-            start = number
-            continue
-        if not current:
-            start = number
-        current.append(line)
-    if current:
-        blocks.append(Block("\n".join(current), start))
-    return blocks
-
-
-def _excerpt(text: str, cause: Cause) -> str:
-    for code in cause.codes:
-        if code in text:
-            return _excerpt_at(text, code)
-    for aadsts in cause.aadsts:
-        if f"AADSTS{aadsts}" in text:
-            return _excerpt_at(text, f"AADSTS{aadsts}")
-    for pattern in cause.patterns:
-        found = pattern.search(text)
-        if found:
-            return _line_around(text, found.start())
-    return _line_around(text, 0)
-
-
-def _excerpt_at(text: str, needle: str) -> str:
-    return _line_around(text, max(text.find(needle), 0))
-
-
-def _line_around(text: str, pos: int, width: int = 300) -> str:
-    begin = text.rfind("\n", 0, pos) + 1
-    end = text.find("\n", pos)
-    line = text[begin : end if end != -1 else len(text)].strip()
-    if len(line) > width:
-        offset = max(pos - begin - width // 3, 0)
-        line = ("..." if offset else "") + line[offset : offset + width] + "..."
-    return line
 
 
 # ---------------------------------------------------------------------------------------------------
