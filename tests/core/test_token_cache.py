@@ -274,3 +274,84 @@ def test_the_fingerprint_key_is_private_and_shared(tmp_path: Path) -> None:
     assert store_key(identity, key).name != store_key(rotated, key).name
     assert store_key(identity, key).name != store_key(identity, b"\0" * 32).name  # keyed
     assert "one" not in repr(identity) and "one" not in json.dumps(store_key(identity, key).to_json())
+
+
+class StubResponse:
+    def __init__(self, status: int, body: Any) -> None:
+        self.status_code, self._body = status, body
+
+    def json(self) -> Any:
+        if isinstance(self._body, Exception):
+            raise self._body
+        return self._body
+
+
+class StubHttp:
+    def __init__(self, response: StubResponse) -> None:
+        self.response, self.forms = response, []  # type: list[dict[str, str]]
+
+    def request(self, method: str, url: str, **kw: Any) -> StubResponse:
+        self.forms.append(kw["data"])
+        return self.response
+
+
+def entra_jwt(iss: str = "https://sts.windows.net/tenant/") -> str:
+    import base64
+
+    def part(d: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(d).encode()).decode().rstrip("=")
+
+    return f"{part({'alg': 'none'})}.{part({'iss': iss, 'exp': 2_000_000_000})}.sig"
+
+
+@pytest.mark.parametrize(("response", "exchanged"), [
+    (StubResponse(400, {"error": "invalid_request"}), False),  # refused: the Entra token, as the connector
+    (StubResponse(200, ValueError("not json")), False),
+    (StubResponse(200, {"access_token": "SAME"}), False),  # return_original_token_if_authenticated
+    (StubResponse(200, {"access_token": "dbx-token", "expires_in": 600}), True),  # a federation policy
+])
+def test_the_exchange_once_per_token(response: StubResponse, exchanged: bool) -> None:
+    from brickauth.exchange import ExchangedSource
+
+    clock = FakeClock()
+    entra = entra_jwt()
+    if isinstance(response._body, dict) and response._body.get("access_token") == "SAME":
+        response._body["access_token"] = entra
+
+    class Entra:
+        def describe(self) -> str:
+            return "entra"
+
+        def fetch(self) -> AccessToken:
+            return AccessToken(token=entra, expires_at=clock.now() + 3600)
+
+    http = StubHttp(response)
+    source = ExchangedSource(Entra(), "https://adb-1.2.azuredatabricks.net", "adb-1.2.azuredatabricks.net",
+                             http=http, clock=clock)
+    token = source.fetch()
+    assert token.token == ("dbx-token" if exchanged else entra)
+    if exchanged:
+        assert token.expires_at == clock.now() + 600
+    (form,) = http.forms
+    assert form["grant_type"] == "urn:ietf:params:oauth:grant-type:token-exchange"
+    assert form["return_original_token_if_authenticated"] == "true" and form["scope"] == "sql"
+
+
+def test_workspace_tokens_are_not_exchanged() -> None:
+    from brickauth.exchange import ExchangedSource, issued_by_workspace
+
+    host = "adb-1.2.azuredatabricks.net"
+    assert issued_by_workspace(entra_jwt(f"https://{host}/oidc"), host)
+    assert issued_by_workspace("opaque-token", host)
+    assert not issued_by_workspace(entra_jwt(), host)
+    http = StubHttp(StubResponse(500, {}))
+
+    class Workspace:
+        def describe(self) -> str:
+            return "ws"
+
+        def fetch(self) -> AccessToken:
+            return AccessToken(token=entra_jwt(f"https://{host}/oidc"), expires_at=1e10)
+
+    ExchangedSource(Workspace(), f"https://{host}", host, http=http).fetch()
+    assert http.forms == []
