@@ -13,9 +13,12 @@ workspace that wants its own token in place of a foreign one gets it through a f
 
 brickauth keeps that purpose and drops the waste:
 
-- ``ExchangedSource`` makes the same exchange once per token, right after the token is fetched (so the
-  machine-wide cache stores the result: one exchange per token lifetime for the whole machine), and
-  uses the workspace's token when it answers one, else the original token, as the connector does;
+- for a workspace on an Azure Databricks domain (``*.azuredatabricks.net`` and the sovereign clouds'),
+  which takes Entra tokens as they are, no exchange at all;
+- for any other host (custom domains, private endpoints, the sandbox), ``ExchangedSource`` makes the
+  same exchange once per token, right after the token is fetched (so the machine-wide cache stores the
+  result: one exchange per token lifetime for the whole machine), and uses the workspace's token when
+  it answers one, else the original token, as the connector does;
 - the provider hands the connector (``p()`` with no argument) a header factory whose header name the
   federation layer does not recognise (``authorization``; HTTP header names are case-insensitive), so
   the layer passes it through to every request without exchanging it again.

@@ -243,8 +243,9 @@ def credentials_provider(
     source = build_source(resolved, clock=clock)
     from brickauth.store.token_cache import machine_cached
 
-    if resolved.family == "azure" and resolved.host is not None:
-        from brickauth.exchange import ExchangedSource  # the connector's exchange, once per token
+    if resolved.family == "azure" and resolved.host is not None and not resolved.cloud.startswith("azure"):
+        # The connector's exchange, once per token; Azure Databricks accepts Entra tokens as they are.
+        from brickauth.exchange import ExchangedSource
 
         source = ExchangedSource(source, resolved.host.url, resolved.host.hostname,
                                  timeout=resolved.timeout, verify=resolved.verify, clock=clock)

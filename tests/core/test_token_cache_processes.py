@@ -1,6 +1,7 @@
 """N cold processes on one machine, each with its own provider, make one token request between them
 (and, for Entra tokens, one exchange), through the real SQL connector, counted in the sandbox's
-request log. A second batch runs 45 minutes "later" (an offset clock in the children, nobody waits):
+request log. A second batch runs 45 minutes "later" (BRICKAUTH_TEST_CLOCK_OFFSET: tests/clockshift
+moves the children's clock, nobody waits):
 one more request for the new token.
 
 Eight processes are fresh interpreters. Sixty-four interpreters each importing the connector take
@@ -39,13 +40,10 @@ CHILD = textwrap.dedent("""
     import os, sys
     from urllib.parse import urlsplit
     import brickauth
-    from brickauth.clock import SYSTEM_CLOCK, OffsetClock
     from databricks import sql
 
     def query() -> str:
-        offset = float(os.environ.get("TEST_CLOCK_OFFSET") or 0)
-        clock = OffsetClock(offset) if offset else SYSTEM_CLOCK
-        provider = brickauth.credentials_provider(sys.argv[1], clock=clock)
+        provider = brickauth.credentials_provider(sys.argv[1])
         host = urlsplit(os.environ["DATABRICKS_HOST"]).hostname
         with sql.connect(server_hostname=host, http_path=os.environ["DATABRICKS_HTTP_PATH"],
                          credentials_provider=provider, _tls_trusted_ca_file=os.environ["REQUESTS_CA_BUNDLE"],
@@ -118,7 +116,7 @@ def test_cold_processes_make_one_token_request(sandbox: Sandbox, tmp_path: Path,
 
     if n > 8:
         return  # the aged batch once per flow is enough on a small machine
-    outs = run_batch(flow, {**env, "TEST_CLOCK_OFFSET": str(LATER)}, n)
+    outs = run_batch(flow, {**env, "BRICKAUTH_TEST_CLOCK_OFFSET": str(LATER)}, n)  # tests/clockshift
     assert outs == [f"CURRENT_USER={expected}\n"] * n
     assert log.count(**TOKEN_REQUEST[flow]) == 2
     assert log.count(**EXCHANGE) == (2 if flow == "azure-m2m" else 0)
