@@ -369,6 +369,7 @@ def main(argv: list[str] | None = None) -> int:
         "python": platform.python_version(),
         "machine": platform.machine(),
         "cpus": os.cpu_count(),
+        "load_average": [round(x, 1) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None,
         "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "import": bench_import(),
         "cli_help": bench_cli_help(),
