@@ -1,7 +1,7 @@
 """N cold processes on one machine, each with its own provider, make one token request between them
 (and, for Entra tokens, one exchange), through the real SQL connector, counted in the sandbox's
-request log. A second batch runs 45 minutes "later" (BRICKAUTH_TEST_CLOCK_OFFSET: tests/clockshift
-moves the children's clock, nobody waits):
+request log. A second batch runs 45 minutes "later" (the children's provider gets a clock that runs
+TEST_CLOCK_OFFSET seconds ahead; nobody waits):
 one more request for the new token.
 
 Eight processes are fresh interpreters. Sixty-four interpreters each importing the connector take
@@ -39,11 +39,21 @@ LATER = 2700.0  # 45 min into a one-hour token: stale for the cache (under 60 % 
 CHILD = textwrap.dedent("""
     import os, sys
     from urllib.parse import urlsplit
+    import time
     import brickauth
     from databricks import sql
 
+    class ShiftedClock:  # this child's wall clock runs TEST_CLOCK_OFFSET seconds ahead
+        offset = float(os.environ.get("TEST_CLOCK_OFFSET") or 0)
+
+        def now(self) -> float:
+            return time.time() + self.offset
+
+        def monotonic(self) -> float:
+            return time.monotonic()
+
     def query() -> str:
-        provider = brickauth.credentials_provider(sys.argv[1])
+        provider = brickauth.credentials_provider(sys.argv[1], clock=ShiftedClock())
         host = urlsplit(os.environ["DATABRICKS_HOST"]).hostname
         with sql.connect(server_hostname=host, http_path=os.environ["DATABRICKS_HTTP_PATH"],
                          credentials_provider=provider, _tls_trusted_ca_file=os.environ["REQUESTS_CA_BUNDLE"],
@@ -116,7 +126,7 @@ def test_cold_processes_make_one_token_request(sandbox: Sandbox, tmp_path: Path,
 
     if n > 8:
         return  # the aged batch once per flow is enough on a small machine
-    outs = run_batch(flow, {**env, "BRICKAUTH_TEST_CLOCK_OFFSET": str(LATER)}, n)  # tests/clockshift
+    outs = run_batch(flow, {**env, "TEST_CLOCK_OFFSET": str(LATER)}, n)
     assert outs == [f"CURRENT_USER={expected}\n"] * n
     assert log.count(**TOKEN_REQUEST[flow]) == 2
     assert log.count(**EXCHANGE) == (2 if flow == "azure-m2m" else 0)
