@@ -156,11 +156,11 @@ def test_ageing_token_one_request_for_many_providers(sandbox: Sandbox, state_dir
     providers = [provider(sandbox, "databricks-m2m", clock=clock) for _ in range(4)]
     first = {p.token().token for p in providers}
     assert len(first) == 1 and sandbox.request_log.count(**DBX_TOKEN) == 1
-    clock.advance(3600 * 0.45)  # past 40 % of the lifetime: stale for the cache, fine for the workspace
+    clock.advance(2520)  # 18 min left: stale for the cache (under 20 min), still fine for the workspace
     for p in providers:
         p.refreshing_token.invalidate()  # as if each process started again now
     second = {p.token().token for p in providers}
-    assert len(second) == 1 and second != first
+    assert len(second) == 1  # (it may equal the first: the sandbox signs the same claims in one second)
     assert sandbox.request_log.count(**DBX_TOKEN) == 2
 
 
