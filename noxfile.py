@@ -89,10 +89,12 @@ def demo(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Benchmarks: header factory vs databricks-sdk, import time, first query. Writes a JSON report."""
-    session.install(".", "./sandbox", "databricks-sdk")
+    """Benchmarks, brickauth next to databricks-sdk, azure-identity, the connector and dbt-databricks'
+    own OAuth on one sandbox; prints ratios. ``nox -s bench -- OUT.json [run.py options]``."""
+    session.install(".[connector,dbt]", "./sandbox", "databricks-sdk", "azure-identity",
+                    *DBT_LINES[CURRENT_LINE])
     out = session.posargs[0] if session.posargs else "bench-report.json"
-    session.run("python", "benchmarks/run.py", "--out", out)
+    session.run("python", "benchmarks/run.py", "--out", out, *session.posargs[1:])
 
 
 @nox.session

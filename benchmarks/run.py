@@ -13,6 +13,10 @@
    knowledge base load), against the 2 s target.
 5. ``first_query``: from process start to the first query result with M2M on the sandbox (a child
    process per auth type; the sandbox runs in this process), with the token requests it caused.
+6. ``compare``: brickauth next to databricks-sdk, azure-identity, the SQL connector and dbt-databricks'
+   own OAuth on one sandbox (``benchmarks/compare.py``): header path, import cost, token requests per
+   lifetime (8 threads, 8 and 64 processes), the connector's exchange, cold process to first query
+   with the machine-wide cache, ``dbt debug``. ``ratios`` sums them up (anchor / brickauth).
 
 Usage: ``python benchmarks/run.py --out bench.json [--calls N] [--skip-sandbox]``. Exit 1 when a check fails.
 """
@@ -329,6 +333,23 @@ def bench_doctor_corpus(repeats: int = 3) -> dict[str, Any]:
     }
 
 
+def _ratios(compare: dict[str, Any]) -> dict[str, Any]:
+    """Every ``ratio*`` figure of the comparison, flattened (``section.key``), for the summary line."""
+    found: dict[str, Any] = {}
+
+    def walk(prefix: str, node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                name = f"{prefix}.{key}" if prefix else key
+                if key.startswith(("ratio", "speedup")):
+                    found[name] = value
+                else:
+                    walk(name, value)
+
+    walk("", compare)
+    return found
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--out", default="bench.json", help="where to write the JSON report")
@@ -337,12 +358,18 @@ def main(argv: list[str] | None = None) -> int:
         "--runs", type=int, default=3, help="sandbox start-ups, and first-query runs per auth type"
     )
     parser.add_argument("--skip-sandbox", action="store_true", help="skip the sandbox benchmarks")
+    parser.add_argument("--procs", default="8,64", help="process counts for token requests per lifetime")
+    parser.add_argument("--lifetime", type=float, default=10.0, help="sandbox token lifetime (s)")
+    parser.add_argument("--span", type=float, default=30.0, help="seconds each token-count run lasts")
+    parser.add_argument("--connections", type=int, default=30, help="connections per exchange run")
+    parser.add_argument("--only", default="", help="comma-separated compare sections to run")
     args = parser.parse_args(argv)
 
     report: dict[str, Any] = {
         "python": platform.python_version(),
         "machine": platform.machine(),
         "cpus": os.cpu_count(),
+        "load_average": [round(x, 1) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None,
         "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "import": bench_import(),
         "cli_help": bench_cli_help(),
@@ -353,6 +380,16 @@ def main(argv: list[str] | None = None) -> int:
     report["sandbox_startup_seconds"] = skipped if args.skip_sandbox else bench_sandbox_startup(args.runs)
     report["first_query"] = skipped if args.skip_sandbox else bench_first_query(args.runs)
     report["fleet"] = skipped if args.skip_sandbox else __import__("fleet").bench_fleet()  # fleet.py
+    if not args.skip_sandbox:
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import compare
+
+        report["compare"] = compare.run_all(
+            calls=args.calls, runs=args.runs, procs=[int(n) for n in args.procs.split(",") if n],
+            lifetime=args.lifetime, span=args.span, connections=args.connections,
+            sections=set(args.only.split(",")) if args.only else None,
+        )
+        report["ratios"] = _ratios(report["compare"])
     checks = [report["import"]["ok"], report["cli_help"]["ok"], report["doctor_corpus"].get("ok", True)]
     for section in ("sandbox_startup_seconds", "first_query"):
         checks += [v.get("ok", False) for v in report[section].values() if isinstance(v, dict)]
@@ -360,6 +397,8 @@ def main(argv: list[str] | None = None) -> int:
     with open(args.out, "w", encoding="utf-8") as handle:
         json.dump(report, handle, indent=2)
     print(json.dumps(report, indent=2))
+    if "ratios" in report:
+        print("ratios (anchor / brickauth): " + ", ".join(f"{k}={v}" for k, v in report["ratios"].items()))
     return 0 if report["ok"] else 1
 
 

@@ -38,19 +38,12 @@ class CredentialsProvider:
     def __init__(self, settings: Settings, source: TokenSource, *, clock: Clock = SYSTEM_CLOCK) -> None:
         self._settings = settings
         self._token = RefreshingToken(source, clock=clock)
-        get = self._token.get
-        cached: tuple[AccessToken | None, str] = (None, "")  # a token and its header value, swapped whole
+        self._header_factory: HeaderFactory = _header_factory(self._token.get, "Authorization")
+        self._connector_factory = self._header_factory
+        if settings.family == "azure":  # Entra tokens: see brickauth.exchange
+            from brickauth.exchange import CONNECTOR_HEADER
 
-        def header_factory() -> dict[str, str]:
-            nonlocal cached
-            token = get()
-            seen, value = cached
-            if token is not seen:
-                value = f"{token.token_type} {token.token}"
-                cached = (token, value)
-            return {"Authorization": value}
-
-        self._header_factory: HeaderFactory = header_factory
+            self._connector_factory = _header_factory(self._token.get, CONNECTOR_HEADER)
 
     @property
     def settings(self) -> Settings:
@@ -71,7 +64,9 @@ class CredentialsProvider:
         host = _client_host(args)
         if host is not None:
             _check_same_host(self._settings, host)
-        return self._header_factory
+        if args or kwargs:  # databricks-sdk: p(cfg)
+            return self._header_factory
+        return self._connector_factory  # the SQL connector: p(); also dbt-databricks' REST requests
 
     def token(self) -> AccessToken:
         return self._token.get()
@@ -184,6 +179,21 @@ def is_unauthorized(error: BaseException | None) -> bool:
     return False
 
 
+def _header_factory(get: Callable[[], AccessToken], name: str) -> HeaderFactory:
+    cached: tuple[AccessToken | None, str] = (None, "")  # a token and its header value, swapped whole
+
+    def header_factory() -> dict[str, str]:
+        nonlocal cached
+        token = get()
+        seen, value = cached
+        if token is not seen:
+            value = f"{token.token_type} {token.token}"
+            cached = (token, value)
+        return {name: value}
+
+    return header_factory
+
+
 def load_source_class(auth_type: str) -> Any:
     module_name, _, class_name = FLOWS[auth_type].partition(":")
     return getattr(importlib.import_module(module_name), class_name)
@@ -231,5 +241,14 @@ def credentials_provider(
     logging_utils.register_secret(resolved.client_certificate_password)
     logging_utils.install()
     source = build_source(resolved, clock=clock)
+    from brickauth.store.token_cache import machine_cached
+
+    if resolved.family == "azure" and resolved.host is not None and not resolved.cloud.startswith("azure"):
+        # The connector's exchange, once per token; Azure Databricks accepts Entra tokens as they are.
+        from brickauth.exchange import ExchangedSource
+
+        source = ExchangedSource(source, resolved.host.url, resolved.host.hostname,
+                                 timeout=resolved.timeout, verify=resolved.verify, clock=clock)
+    source = machine_cached(source, resolved, clock=clock)  # M2M: one token per machine, not per process
     log.info("brickauth: %s (%s)", source.describe(), resolved.auth_type_reason)
     return CredentialsProvider(resolved, source, clock=clock)

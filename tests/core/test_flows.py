@@ -250,7 +250,7 @@ def test_no_secret_in_debug_logs(
             client_secret=CANARY_ENTRA_SECRET,
             ca_bundle=idp.ca_bundle,
         )
-        assert p()()["Authorization"] == "Bearer entra-at-1"
+        assert p()()["authorization"] == "Bearer entra-at-1"  # the connector's shape (brickauth.exchange)
         repr(p), str(p.settings), p.settings.describe()
     out, err = capfd.readouterr()
     assert caplog.records, "expected debug logs"

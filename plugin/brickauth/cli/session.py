@@ -267,7 +267,8 @@ def status_rows() -> tuple[str, list[dict[str, Any]]]:
             "scopes": list(key.scopes),
             "access_token_expires_at": expires_at,
             "access_token_expires_in": left,
-            "can_refresh": bool(doc.get("refresh_token") or doc.get("msal_cache")),
+            "can_refresh": bool(doc.get("refresh_token") or doc.get("msal_cache"))
+            or doc.get("kind") == "m2m-access-token",  # M2M (store/token_cache.py): fetched anew
         })
     return store.name, rows
 

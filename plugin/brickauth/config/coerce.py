@@ -86,7 +86,7 @@ def typed_value(name: str, value: Any, source: str) -> Any:
         return value
     if name in SECRET_FIELDS:
         return Secret(text_value(name, value, source))
-    if name in ("allow_plaintext_store", "interactive", "no_browser", "use_msi"):
+    if name in ("allow_plaintext_store", "interactive", "no_browser", "use_msi", "token_cache"):
         return bool_value(name, value, source)
     if name in ("timeout", "login_timeout"):
         return _positive_float(name, value, source)

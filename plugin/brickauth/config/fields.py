@@ -69,6 +69,7 @@ COMMON_FIELDS: dict[str, FieldSpec] = {
     "login_hint": FieldSpec(("BRICKAUTH_LOGIN_HINT",)),
     "token_store": FieldSpec(("BRICKAUTH_TOKEN_STORE",)),
     "allow_plaintext_store": FieldSpec(("BRICKAUTH_ALLOW_PLAINTEXT_STORE",)),
+    "token_cache": FieldSpec(("BRICKAUTH_TOKEN_CACHE",), ("token_cache",)),
     "interactive": FieldSpec(("BRICKAUTH_INTERACTIVE",)),
     "login_timeout": FieldSpec(("BRICKAUTH_LOGIN_TIMEOUT",), ("login_timeout",)),
     "no_browser": FieldSpec(("BRICKAUTH_NO_BROWSER",), ("no_browser",)),
@@ -145,6 +146,7 @@ class ProviderSettings(TypedDict, total=False):
     login_hint: str
     token_store: TokenStoreKind
     allow_plaintext_store: bool
+    token_cache: bool
     interactive: bool
     login_timeout: float
     no_browser: bool

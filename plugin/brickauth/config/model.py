@@ -40,6 +40,7 @@ class Settings:
     login_hint: str | None = None
     token_store: TokenStoreKind = "auto"
     allow_plaintext_store: bool = False
+    token_cache: bool = True  # M2M tokens shared by the machine's processes through the token store
     interactive: bool | None = None  # None: decide from the terminal
     login_timeout: float = DEFAULT_LOGIN_TIMEOUT  # browser sign-in wait; device code: 5x this at most
     no_browser: bool = False  # True: device code (Entra) / pasted redirect (Databricks), never a browser
@@ -83,8 +84,9 @@ class Settings:
             "auth_type", "host", "http_path", "client_id", "client_secret", "u2m_client_id", "tenant_id",
             "authority_host",
             "client_certificate_path", "client_certificate_password", "federated_token_file", "scopes",
-            "redirect_port", "login_hint", "token_store", "allow_plaintext_store", "interactive", "timeout",
-            "login_timeout", "no_browser", "browser", "ca_bundle", *FLEET_FIELDS, "profile", "config_file",
+            "redirect_port", "login_hint", "token_store", "allow_plaintext_store", "token_cache",
+            "interactive", "timeout", "login_timeout", "no_browser", "browser", "ca_bundle", *FLEET_FIELDS,
+            "profile", "config_file",
         ):  # fmt: skip
             source = self.source_of(name)
             if source is None:

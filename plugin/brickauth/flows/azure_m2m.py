@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from brickauth.clock import SYSTEM_CLOCK, Clock
@@ -20,6 +21,7 @@ from brickauth.hosts import is_known_authority_host
 from brickauth.http import NO_RETRY, HttpClient
 from brickauth.idp_errors import first_sentence, from_entra
 from brickauth.lifecycle import access_token_from_response
+from brickauth.store.token_cache import CacheIdentity
 from brickauth.token import AccessToken
 
 if TYPE_CHECKING:
@@ -58,6 +60,24 @@ class AzureM2MSource:
     def describe(self) -> str:
         s = self.settings
         return f"azure-m2m client {short_id(s.client_id)} tenant {short_id(s.tenant_id)} ({self.kind})"
+
+    def cache_identity(self) -> CacheIdentity:
+        """For the machine-wide token cache (``brickauth.store.token_cache``): the credential part is the
+        secret, the certificate file's bytes, or the federated token file's path (re-read each time)."""
+        s = self.settings
+        if self.kind == "client_certificate_path":
+            try:
+                cert = Path(s.client_certificate_path or "").read_bytes()
+            except OSError:
+                cert = b""
+            password = s.client_certificate_password.reveal() if s.client_certificate_password else ""
+            credential = b"certificate\0" + cert + b"\0" + password.encode()
+        elif self.kind == "federated_token_file":
+            credential = b"federated\0" + (s.federated_token_file or "").encode()
+        else:
+            credential = b"secret\0" + (s.client_secret.reveal() if s.client_secret else "").encode()
+        return CacheIdentity("azure-m2m", s.host.url if s.host else "", s.client_id or "", self.authority,
+                             tuple(self.scopes), credential=credential)
 
     def _credential(self) -> Any:
         s = self.settings

@@ -13,6 +13,7 @@ from brickauth.config import Settings
 from brickauth.http import HttpClient
 from brickauth.oauth.client import OAuthClient
 from brickauth.oauth.metadata import ServerMetadata
+from brickauth.store.token_cache import CacheIdentity
 from brickauth.token import AccessToken
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,13 @@ class DatabricksM2MSource:
     def describe(self) -> str:
         client = self.settings.client_id or "?"
         return f"databricks-m2m client {client[:8]}.. at {self.settings.host}"
+
+    def cache_identity(self) -> CacheIdentity:
+        """For the machine-wide token cache (``brickauth.store.token_cache``)."""
+        s = self.settings
+        assert s.host is not None and s.client_id is not None and s.client_secret is not None
+        return CacheIdentity("databricks-m2m", s.host.url, s.client_id, "", self.scopes,
+                             credential=s.client_secret.reveal().encode())
 
     def fetch(self) -> AccessToken:
         token = self._client.client_credentials(scopes=self.scopes).to_access_token()

@@ -32,6 +32,7 @@ SETTING_KEYS: dict[str, str] = {
     "login_hint": "login_hint",
     "token_store": "token_store",
     "allow_plaintext_store": "allow_plaintext_store",
+    "token_cache": "token_cache",
     "interactive": "interactive",
     "scopes": "scopes",
     "ca_bundle": "ca_bundle",
@@ -67,6 +68,7 @@ class BrickauthCredentials(DatabricksCredentials):
     login_hint: str | None = None
     token_store: str | None = None
     allow_plaintext_store: bool | str | None = None
+    token_cache: bool | str | None = None
     interactive: bool | str | None = None
     scopes: list[str] | str | None = None
     ca_bundle: str | None = None
