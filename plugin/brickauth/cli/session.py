@@ -274,19 +274,21 @@ def status_rows() -> tuple[str, list[dict[str, Any]]]:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    """Exit 0 when at least one sign-in is saved, else 1 (as ``gh auth status``)."""
+    """Exit 0 when a sign-in is saved or the settings need none (a service principal or the platform's
+    identity), else 1 (as ``gh auth status``): nothing to sign in with, or a user sign-in is missing."""
     store_name, rows = status_rows()
-    from brickauth.flows.auto import current_choice  # fleet (issue 12): which auth type, and why
+    from brickauth.flows.auto import current_choice  # which auth type, and why
 
     choice = current_choice()
+    ready = bool(rows) or choice["auth_type"] not in ("none", *U2M_TYPES)
     if args.json:
         print(json.dumps({"store": store_name, "sessions": rows, "auth": choice}, indent=2))
-        return 0 if rows else 1
+        return 0 if ready else 1
     print(f"Auth: {choice['auth_type']} ({choice['reason']})")
     print(f"Token store: {store_name}")
     if not rows:
-        print("No saved sign-ins. Run `brickauth login` to sign in.")
-        return 1
+        print("No saved sign-ins." + ("" if ready else " Run `brickauth login` to sign in."))
+        return 0 if ready else 1
     for row in rows:
         left = row["access_token_expires_in"]
         state = "unknown" if left is None else (
