@@ -91,19 +91,25 @@ class ExchangedSource:
         return self._http
 
     def _exchange(self, token: AccessToken) -> AccessToken:
-        from brickauth.http import NO_RETRY, post_form
+        from brickauth.http import NO_RETRY
+        from brickauth.oauth.client import OAuthClient
+        from brickauth.oauth.metadata import ServerMetadata
 
         self.exchanges += 1
         started = self._clock.now()
+        endpoint = ServerMetadata(issuer="", authorization_endpoint="", token_endpoint=self.token_url)
         try:
-            response = post_form(self.token_url, {
+            answer = OAuthClient(endpoint, "", http=self._client(), clock=self._clock).post({
                 "grant_type": GRANT_TOKEN_EXCHANGE,
                 "subject_token": token.token,
                 "subject_token_type": SUBJECT_TOKEN_TYPE_JWT,
                 "scope": EXCHANGE_SCOPE,
                 "return_original_token_if_authenticated": "true",
-            }, client=self._client(), retry=NO_RETRY)  # fmt: skip
-            body = response.json() if response.status_code == 200 else None
+            }, retry=NO_RETRY)  # fmt: skip
+            response = answer
+            body = answer.body if answer.status_code == 200 else None
+            if isinstance(body, str):
+                raise ValueError("not JSON")
         except (BrickauthError, ValueError) as exc:
             log.debug("token exchange at %s failed (%s); using the Entra token", self.token_url,
                       exc.code if isinstance(exc, BrickauthError) else "not JSON")

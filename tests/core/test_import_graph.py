@@ -78,3 +78,21 @@ def test_modules_stay_small() -> None:
         if (n := len(p.read_text().splitlines())) > MAX_LINES and _module_name(p) not in LONG_DATA_MODULES
     }
     assert not big, big
+
+
+def _sources() -> dict[str, str]:
+    return {_module_name(p): p.read_text() for p in ROOT.rglob("*.py")}
+
+
+def test_one_definition_of_each_shared_idea() -> None:
+    """The Azure Databricks resource id and the Entra authority hosts live in brickauth.entra, the
+    expiry rule in brickauth.token, token endpoint requests in brickauth.oauth.client."""
+    sources = _sources()
+    for name, text in sources.items():
+        if name != "brickauth.entra":
+            assert "2ff814a6-3304-4ab8-85cb-cd0e6f879c1d" not in text, name
+            assert '"https://login.microsoftonline.com"' not in text, name
+        if name not in ("brickauth.oauth.client", "brickauth.http"):
+            assert "post_form(" not in text, name
+        if name != "brickauth.token":
+            assert "def expires_at_for" not in text, name

@@ -1,7 +1,7 @@
 """azure-cli: reuse an ``az login`` session, as azure-identity's AzureCliCredential and databricks-sdk's
 azure-cli auth do::
 
-    az account get-access-token --output json --resource 2ff814a6-3304-4ab8-85cb-cd0e6f879c1d [--tenant T]
+    az account get-access-token --output json --resource <the Azure Databricks resource id> [--tenant T]
 
 Bounded in time (the process is killed after ``timeout`` seconds), never interactive. Output (az 2.54+
 adds ``expires_on``, epoch seconds; older ones only ``expiresOn``, a naive local time, which

@@ -24,9 +24,11 @@ from brickauth.config import Settings
 from brickauth.errors import ConfigurationError, IdentityProviderError
 from brickauth.flows.databricks_m2m import DATABRICKS_M2M_SCOPE
 from brickauth.flows.subject_tokens import SubjectTokenSource, find_source
-from brickauth.http import HttpClient, post_form
+from brickauth.http import HttpClient
 from brickauth.idp_errors import first_sentence, from_oauth
 from brickauth.lifecycle import access_token_from_response
+from brickauth.oauth.client import OAuthClient
+from brickauth.oauth.metadata import ServerMetadata
 from brickauth.token import AccessToken, decode_jwt_claims
 
 log = logging.getLogger(__name__)
@@ -49,6 +51,10 @@ class DatabricksOIDCSource:
         self.scopes = tuple(settings.scopes or (DATABRICKS_M2M_SCOPE,))
         self._http = http or HttpClient(timeout=settings.timeout, verify=settings.verify)
         self._clock = clock
+        # The one OAuth client; this flow reads the exchange's refusals itself (federation policies).
+        endpoint = ServerMetadata(issuer=f"{settings.host.url}/oidc", authorization_endpoint="",
+                                  token_endpoint=self.token_url)
+        self._oauth = OAuthClient(endpoint, settings.client_id or "", http=self._http, clock=clock)
         self.subject = self._find_subject_source()
 
     @classmethod
@@ -83,29 +89,20 @@ class DatabricksOIDCSource:
         return f"databricks-oidc {who} at {self.settings.host} with {self.subject.name}"
 
     def fetch(self) -> AccessToken:
-        s = self.settings
         subject = self.subject.token(self.audience)
         claims = decode_jwt_claims(subject)
         self._check_expiry(claims)
-        form = {
+        answer = self._oauth.post({
             "grant_type": GRANT_TOKEN_EXCHANGE,
             "subject_token_type": TOKEN_TYPE_JWT,
             "subject_token": subject,
             "scope": " ".join(self.scopes),
-        }
-        if s.client_id:
-            form["client_id"] = s.client_id
-        started = self._clock.now()
-        response = post_form(self.token_url, form, client=self._http)
-        body: Any
-        try:
-            body = response.json()
-        except ValueError:
-            body = response.text[:2000]
-        if response.status_code != 200 or not isinstance(body, dict) or "access_token" not in body:
-            raise self._refused(body, response.status_code, claims)
+        })  # fmt: skip
+        body = answer.body
+        if answer.status_code != 200 or not isinstance(body, dict) or "access_token" not in body:
+            raise self._refused(body, answer.status_code, claims)
         scopes = str(body.get("scope") or " ".join(self.scopes)).split()
-        return access_token_from_response(body, started, scopes)
+        return access_token_from_response(body, answer.started, scopes)
 
     def _check_expiry(self, claims: dict[str, Any]) -> None:
         exp = claims.get("exp")

@@ -17,7 +17,7 @@ from urllib.parse import urlencode, urlsplit
 
 from brickauth.clock import SYSTEM_CLOCK, Clock
 from brickauth.errors import IdentityProviderError
-from brickauth.http import HttpClient, post_form
+from brickauth.http import HttpClient, RetryPolicy, post_form
 from brickauth.oauth.metadata import ServerMetadata
 from brickauth.secret import Secret
 from brickauth.token import AccessToken, decode_jwt_claims, expires_at_for
@@ -55,6 +55,15 @@ class TokenResponse:
                 if isinstance(value, str) and value:
                     return value
         return None
+
+
+@dataclass(frozen=True)
+class TokenAnswer:
+    """A token endpoint's answer as sent: HTTP status, the JSON body (or text), when it was asked."""
+
+    status_code: int
+    body: Any = field(repr=False)
+    started: float
 
 
 def classify_error(status: int, body: Mapping[str, Any] | str | None, issuer: str) -> IdentityProviderError:
@@ -131,21 +140,31 @@ class OAuthClient:
             data["scope"] = " ".join(scopes)
         return self._token_request(data)
 
-    def _token_request(self, data: dict[str, str]) -> TokenResponse:
+    def post(self, data: Mapping[str, str], *, retry: RetryPolicy | None = None) -> TokenAnswer:
+        """One token endpoint request, its answer as sent (for flows that read refusals themselves, e.g.
+        an RFC 8693 token exchange under a federation policy). The client authenticates with
+        ``client_secret_basic`` when it has a secret, else sends its ``client_id`` (when it has one)."""
         endpoint = self.metadata.token_endpoint
         auth: tuple[str, str] | None = None
+        form = dict(data)
         if self._secret is not None:
             auth = (self.client_id, self._secret.reveal())  # client_secret_basic (RFC 6749 2.3.1)
-        else:
-            data = {**data, "client_id": self.client_id}
+        elif self.client_id:
+            form["client_id"] = self.client_id
         started = self._clock.now()
-        resp = post_form(endpoint, data, client=self.http, auth=auth)
+        resp = post_form(endpoint, form, client=self.http, auth=auth, retry=retry)
         try:
             body: Any = resp.json()
         except ValueError:
             body = resp.text[:2000]
         log.debug("token endpoint %s answered %s for grant %s", urlsplit(endpoint).netloc,
-                  resp.status_code, data["grant_type"])
+                  resp.status_code, form["grant_type"])
+        return TokenAnswer(resp.status_code, body, started)
+
+    def _token_request(self, data: dict[str, str]) -> TokenResponse:
+        endpoint = self.metadata.token_endpoint
+        answer = self.post(data)
+        resp, body, started = answer, answer.body, answer.started
         if resp.status_code == 200 and not (isinstance(body, dict) and body.get("access_token")):
             raise IdentityProviderError(
                 f"{endpoint} answered 200 without an access token.",
