@@ -279,6 +279,7 @@ def test_the_fingerprint_key_is_private_and_shared(tmp_path: Path) -> None:
 class StubResponse:
     def __init__(self, status: int, body: Any) -> None:
         self.status_code, self._body = status, body
+        self.text = "" if isinstance(body, Exception) else str(body)
 
     def json(self) -> Any:
         if isinstance(self._body, Exception):
