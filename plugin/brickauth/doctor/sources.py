@@ -55,7 +55,7 @@ DBT_DATABRICKS_FIELDS: frozenset[str] = frozenset({
 BRICKAUTH_PROFILE_KEYS: frozenset[str] = frozenset({
     "tenant_id", "client_id", "client_secret", "client_certificate_path", "client_certificate_password",
     "federated_token_file", "authority_host", "redirect_port", "login_hint", "token_store",
-    "allow_plaintext_store", "interactive", "scopes", "ca_bundle", "profile",
+    "allow_plaintext_store", "interactive", "scopes", "ca_bundle", "profile", "token_cache",
 })  # fmt: skip
 # dbt-databricks keys that type: brickauth refuses (its REPLACED_KEYS).
 BRICKAUTH_REPLACED_KEYS: frozenset[str] = frozenset({
