@@ -42,6 +42,20 @@ def _ensure_chromium(session: nox.Session) -> None:
         session.warn("chromium not found: browser tests will be skipped (apt-get install chromium)")
 
 
+def _compile_bytecode(session: nox.Session) -> None:
+    """Write every installed module's bytecode now. uv installs without it, and where
+    PYTHONDONTWRITEBYTECODE is set (as on our CI machines) every Python process (each dbt run, each
+    test's child process) would otherwise compile pandas, dbt and the connector from source: seconds of
+    CPU each, enough to starve the other test worker on a 2-core box."""
+    purelib = session.run(
+        "python", "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])", silent=True
+    )
+    assert isinstance(purelib, str)
+    # Exit code 1: a few vendored files are not Python 3 source (compileall says so and goes on).
+    session.run("python", "-m", "compileall", "-q", "-j", "0", purelib.strip(),
+                silent=True, success_codes=[0, 1])
+
+
 def _npm_install(session: nox.Session) -> None:
     if not (OIDC_PROVIDER_DIR / "package.json").exists() or not shutil.which("npm"):
         return
@@ -57,6 +71,7 @@ def tests(session: nox.Session) -> None:
     _npm_install(session)
     # The newest supported dbt-databricks line, pinned, so every run tests the same versions.
     session.install(".[dev]", "./sandbox", *DBT_LINES[CURRENT_LINE])
+    _compile_bytecode(session)
     # Two workers: much of the suite waits on dbt and browser subprocesses.
     session.run("pytest", *(session.posargs or ["-q", "-n", "2"]))
     if not session.posargs:  # the doctor's score on its field corpus, printed beside the test summary
@@ -84,6 +99,7 @@ def lint(session: nox.Session) -> None:
 def demo(session: nox.Session) -> None:
     """Start the sandbox, connect with M2M through sql.connect, then run dbt on sample_project."""
     session.install(".[dbt]", "./sandbox", *DBT_LINES[CURRENT_LINE])
+    _compile_bytecode(session)
     session.run("python", "-m", "brickauth_sandbox.demo", *session.posargs)
 
 
@@ -93,6 +109,7 @@ def bench(session: nox.Session) -> None:
     own OAuth on one sandbox; prints ratios. ``nox -s bench -- OUT.json [run.py options]``."""
     session.install(".[connector,dbt]", "./sandbox", "databricks-sdk", "azure-identity",
                     *DBT_LINES[CURRENT_LINE])
+    _compile_bytecode(session)
     out = session.posargs[0] if session.posargs else "bench-report.json"
     session.run("python", "benchmarks/run.py", "--out", out, *session.posargs[1:])
 
@@ -102,6 +119,7 @@ def bench(session: nox.Session) -> None:
 def compat(session: nox.Session, line: str) -> None:
     """The dbt tests once per supported dbt-databricks line."""
     session.install(".[dev]", "./sandbox", *DBT_LINES[line])
+    _compile_bytecode(session)
     session.run("pytest", "-q", "-n", "2", "tests/dbt", "-m", "dbt")
 
 
@@ -123,4 +141,5 @@ def conformance(session: nox.Session) -> None:
             "usage: nox -s conformance -- /path/to/databricks-sql-python [/path/to/dbt-databricks --dbt-unit]"
         )
     session.install(".", "./sandbox", *DBT_LINES[CURRENT_LINE], *E2E_TEST_DEPS)
+    _compile_bytecode(session)
     session.run("python", "benchmarks/conformance/run.py", *session.posargs)

@@ -42,6 +42,7 @@ CHILD = textwrap.dedent("""
     import time
     import brickauth
     from databricks import sql
+    import databricks.sql.client  # sql.connect imports it (and pandas) lazily: once, before any fork
 
     class ShiftedClock:  # this child's wall clock runs TEST_CLOCK_OFFSET seconds ahead
         offset = float(os.environ.get("TEST_CLOCK_OFFSET") or 0)

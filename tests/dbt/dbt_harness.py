@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import uuid
@@ -20,7 +21,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_PROJECT = ROOT / "sample_project"
 PROFILES = ROOT / "profiles"
-DBT_TIMEOUT = 240  # seconds for one dbt command (dbt's own connect timeouts are far longer)
+DBT_TIMEOUT = 300  # seconds for one dbt command: a hang guard (dbt's own connect timeouts are far longer)
 JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")
 
 
@@ -97,19 +98,32 @@ class DbtRunner:
             *dbt_executable(), *global_flags, *args,
             "--project-dir", str(self.project), "--profiles-dir", str(profiles_dir),
         ]  # fmt: skip
-        proc = subprocess.run(
+        log_file = log_dir / "dbt.log"
+        with subprocess.Popen(
             command,
             cwd=self.project,
-            env=dbt_env({**self.env, **(env or {})}, home=self.home),
+            env=dbt_env({**self.env, **(env or {}), "PYTHONFAULTHANDLER": "1"}, home=self.home),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
-            timeout=timeout,
-            check=False,
-        )
-        log_file = log_dir / "dbt.log"
+        ) as proc:
+            try:
+                output, _ = proc.communicate(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                # A hang: SIGABRT makes faulthandler print every thread's stack, so the failure says where.
+                proc.send_signal(signal.SIGABRT)
+                try:
+                    output, _ = proc.communicate(timeout=30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    output, _ = proc.communicate()
+                log = log_file.read_text(errors="replace") if log_file.exists() else ""
+                pytest.fail(
+                    f"dbt {' '.join(args)} did not finish in {timeout:g} s; its stacks and output:\n"
+                    f"{output[-12000:]}\n--- logs/dbt.log (end) ---\n{log[-6000:]}"
+                )
         log = log_file.read_text(errors="replace") if log_file.exists() else ""
-        return DbtResult(tuple(args), proc.returncode, proc.stdout, log)
+        return DbtResult(tuple(args), proc.returncode, output, log)
 
 
 def write_profile(directory: Path, output: Mapping[str, object], *, name: str = "brickauth_sample") -> Path:

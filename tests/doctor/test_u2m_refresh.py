@@ -26,6 +26,9 @@ U2M_TESTS = Path(__file__).parent.parent / "u2m"
 STORE_TESTS = Path(__file__).parent.parent / "store"
 # Past the sandbox's one-hour access tokens: the cached one is expired for doctor's process.
 EXPIRED = "3700"
+# Doctor's per-step and whole-run bounds for these runs: they test the refresh, not the bounds, and a
+# loaded CI box can spend the default 5 s / 20 s on a child process's imports alone.
+BOUNDS = ("--timeout", "60", "--deadline", "240")
 
 
 @pytest.fixture(scope="module")
@@ -143,7 +146,8 @@ def doctor(
     env = dict(signed.env)
     if offset is not None:
         env["BRICKAUTH_TEST_CLOCK_OFFSET"] = offset
-    done = brickauth("doctor", "--auth-type", signed.source.flow, "--json", *args, env=env, timeout=120)
+    done = brickauth("doctor", "--auth-type", signed.source.flow, "--json", *BOUNDS, *args, env=env,
+                     timeout=300)
     report = json.loads(done.stdout)
     [token] = [c for c in report["checks"] if c["check"] == "token.acquire"]
     return done, token
@@ -153,7 +157,7 @@ def plain_doctor(signed: Signed, offset: str = EXPIRED) -> subprocess.CompletedP
     from u2m_harness import brickauth
 
     env = {**signed.env, "BRICKAUTH_TEST_CLOCK_OFFSET": offset}
-    return brickauth("doctor", "--auth-type", signed.source.flow, env=env, timeout=120)
+    return brickauth("doctor", "--auth-type", signed.source.flow, *BOUNDS, env=env, timeout=300)
 
 
 def assert_no_token_in(signed: Signed, before: list[str], *outputs: str) -> None:
@@ -304,8 +308,8 @@ def test_an_injected_clock_is_the_flows_clock(
             plan,
             checks=[Check("token.acquire", "Token", check_token, target="idp")],
             clock=later,
-            step_timeout=5.0,
-            deadline=20.0,
+            step_timeout=60.0,  # generous: this tests the refresh on doctor's clock, not the bounds
+            deadline=240.0,
         )
     finally:
         keyring.set_keyring(previous)
