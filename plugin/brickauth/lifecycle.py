@@ -78,6 +78,31 @@ class RefreshPolicy:
     wait_deadline: float = 120.0
 
 
+    def skew(self, ttl: float) -> float:
+        """How long before ``exp`` a token of lifetime ``ttl`` stops being handed out."""
+        return min(self.expiry_skew, max(self.expiry_skew_min, self.expiry_skew_fraction * ttl), ttl / 2)
+
+    def shared_refresh_lead(self, ttl: float) -> float:
+        """How long before ``exp`` a token shared through the machine's store (M2M cache, U2M sign-in)
+        is replaced: the start of its mandatory window, by its whole lifetime. Until then every process
+        takes it from the store as it is; so the machine makes about one token request per lifetime
+        (1.04 for one-hour tokens), where each process on its own would refresh at its advisory point."""
+        return self.skew(ttl) + min(self.mandatory_lead, self.mandatory_fraction * ttl)
+
+
+DEFAULT_POLICY = RefreshPolicy()
+
+
+def is_shareable(
+    expires_at: float, obtained_at: float, now: float, policy: RefreshPolicy = DEFAULT_POLICY
+) -> bool:
+    """A token saved in the machine's store at ``obtained_at`` is handed out as it is (no lock, no
+    network) while more than ``policy.shared_refresh_lead`` of its lifetime is left. A process that
+    gets it mid-life computes its windows on what is left, so it reads the store again, not the
+    network, at its advisory point (a few store reads per lifetime, then one request for the machine)."""
+    return expires_at - now > policy.shared_refresh_lead(max(expires_at - obtained_at, 0.0))
+
+
 class _State(NamedTuple):
     token: AccessToken
     advisory_at: float
@@ -103,7 +128,7 @@ class RefreshingToken:
     ) -> None:
         self.source = source
         self._clock = clock
-        self._policy = policy or RefreshPolicy()
+        self._policy = policy or DEFAULT_POLICY
         self._spawn = spawn or _spawn_daemon
         self._jitter = jitter
         self._state: _State | None = None
@@ -260,8 +285,7 @@ class RefreshingToken:
                 -ttl,
             )
             ttl = 0.0
-        skew = min(p.expiry_skew, max(p.expiry_skew_min, p.expiry_skew_fraction * ttl), ttl / 2)
-        usable_until = token.expires_at - skew
+        usable_until = token.expires_at - p.skew(ttl)
         mandatory_at = usable_until - min(p.mandatory_lead, p.mandatory_fraction * ttl)
         advisory_at = usable_until - min(p.advisory_lead, p.advisory_fraction * ttl)
         return _State(token, min(advisory_at, mandatory_at), mandatory_at, usable_until)

@@ -156,7 +156,7 @@ def test_ageing_token_one_request_for_many_providers(sandbox: Sandbox, state_dir
     providers = [provider(sandbox, "databricks-m2m", clock=clock) for _ in range(4)]
     first = {p.token().token for p in providers}
     assert len(first) == 1 and sandbox.request_log.count(**DBX_TOKEN) == 1
-    clock.advance(2520)  # 18 min left: stale for the cache (under 20 min), still fine for the workspace
+    clock.advance(3480)  # 2 min left: stale for the cache (mandatory window), still fine for the workspace
     for p in providers:
         p.refreshing_token.invalidate()  # as if each process started again now
     second = {p.token().token for p in providers}
@@ -215,11 +215,47 @@ def cached(source: CountingSource, store: Any, clock: FakeClock, root: Path) -> 
 
 
 def test_fresh_rule() -> None:
+    """Handed out until the mandatory window of the whole lifetime: skew + mandatory lead."""
     token = AccessToken(token="t", expires_at=1000.0 + 3600)
-    assert is_fresh(token, 1000.0, 1000.0 + 2000)  # 1600 s left > 1200
-    assert not is_fresh(token, 1000.0, 1000.0 + 2500)
+    assert is_fresh(token, 1000.0, 1000.0 + 3440)  # 160 s left > 30 s skew + 120 s lead
+    assert not is_fresh(token, 1000.0, 1000.0 + 3460)
     short = AccessToken(token="t", expires_at=20.0)
-    assert is_fresh(short, 0.0, 7.9) and not is_fresh(short, 0.0, 8.1)  # 60 % of 20 s
+    assert is_fresh(short, 0.0, 15.9) and not is_fresh(short, 0.0, 16.1)  # 1 s skew + 15 % of 20 s
+
+
+@pytest.mark.parametrize("ttl", [3600.0, 10.0])
+def test_processes_sharing_the_store_make_about_one_request_per_lifetime(tmp_path: Path, ttl: float) -> None:
+    """Eight processes (each its own lifecycle over the shared store) through ten token lifetimes,
+    started at different moments: the machine asks the identity provider once per shared refresh
+    (ttl / (ttl - lead): 1.04 for one-hour tokens), never once per process or per advisory window,
+    and each process reads the store a few times per lifetime, not on every call."""
+    from brickauth.lifecycle import DEFAULT_POLICY, RefreshingToken
+
+    clock = FakeClock(1000.0)
+    store = FileStore(tmp_path / "tokens", lock_dir=tmp_path / "locks")
+    source = CountingSource(clock, ttl=ttl)
+    reads = {"n": 0}
+
+    class CountingReads(MachineCachedSource):
+        def _cached(self) -> AccessToken | None:
+            reads["n"] += 1
+            return super()._cached()
+
+    identity = source.cache_identity()
+    key = store_key(identity, fingerprint_key(tmp_path))
+    processes = [RefreshingToken(CountingReads(source, store, key, identity, clock=clock), clock=clock,
+                                 spawn=lambda run: run()) for _ in range(8)]  # fmt: skip
+    step, lifetimes = ttl / 400, 10
+    for i in range(int(lifetimes * ttl / step)):
+        clock.advance(step)
+        for n, process in enumerate(processes):
+            if i >= n * 37:  # staggered starts
+                token = process.get()
+                assert token.expires_at - clock.now() > DEFAULT_POLICY.skew(ttl) / 2  # never near expiry
+    per_lifetime = source.calls / lifetimes
+    expected = ttl / (ttl - DEFAULT_POLICY.shared_refresh_lead(ttl))
+    assert per_lifetime <= expected + 0.1, (source.calls, expected)
+    assert reads["n"] / (8 * lifetimes) < 12  # store reads per process per lifetime (a file or keyring)
 
 
 def test_refresh_race_resolves_to_one_fetch(tmp_path: Path) -> None:

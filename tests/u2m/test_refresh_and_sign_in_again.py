@@ -61,14 +61,14 @@ def test_azure_u2m_reuses_refreshes_and_signs_in_again_after_revocation(
     assert source.fetch().token == first.token  # fresh: no network
     assert len(sandbox.request_log) == before
 
-    clock.advance(2700)  # 15 minutes left of the one-hour token: time to refresh
+    clock.advance(3480)  # 2 minutes left of the one-hour token: inside the shared refresh window
     second = source.fetch()
     assert second.expires_at > first.expires_at
     assert count(sandbox, service="entra", grant_type="refresh_token", status=200) == 1
 
     user = sandbox.tenant.users[env["BRICKAUTH_TEST_BROWSER_USER"].lower()]
     sandbox.entra.revoke_sign_in_sessions(user)  # e.g. a password reset: AADSTS50173
-    clock.advance(3000)
+    clock.advance(3500)
     batch = make(AzureU2MSource, env, world, interactive=False)
     with pytest.raises(LoginRequiredError) as err:
         batch.fetch()
@@ -93,14 +93,14 @@ def test_databricks_u2m_refresh_and_invalid_grant(
     source = make(DatabricksU2MSource, env, world, interactive=True, redirect_port=port)
     first = source.fetch()
     assert browser_pages(env, wait_for=1) == [["databricks-sign-in", "landing"]]
-    clock.advance(2700)
+    clock.advance(3480)
     second = source.fetch()
     assert second.expires_at > first.expires_at
     assert count(sandbox, service="workspace", grant_type="refresh_token", status=200) == 1
 
     user = env["BRICKAUTH_TEST_BROWSER_USER"]
     sandbox.set_active(user.lower(), False)
-    clock.advance(3000)
+    clock.advance(3500)
     batch = make(DatabricksU2MSource, env, world, interactive=False, redirect_port=port)
     with pytest.raises(LoginRequiredError) as err:
         batch.fetch()
@@ -115,7 +115,7 @@ def test_databricks_u2m_refresh_and_invalid_grant(
     store = world["store"]  # a refresh token the server no longer knows (expired, revoked)
     doc = store.load(source.key)
     store.save(source.key, {**doc, "refresh_token": "no-longer-valid"})
-    clock.advance(3000)
+    clock.advance(3500)
     fourth = source.fetch()
     assert fourth.expires_at > third.expires_at
     assert len(browser_pages(env, wait_for=2)) == 2

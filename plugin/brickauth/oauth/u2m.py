@@ -33,6 +33,7 @@ from brickauth.errors import (
     LoginRequiredError,
 )
 from brickauth.http import HttpClient
+from brickauth.lifecycle import is_shareable
 from brickauth.oauth import landing
 from brickauth.oauth.loopback import Callback, LoopbackServer
 from brickauth.oauth.u2m_apps import AppChoice
@@ -52,11 +53,6 @@ RESIGN_IN_ERRORS = frozenset({"invalid_grant", "interaction_required", "login_re
 REFRESH_LOCK_TIMEOUT = 90.0
 
 
-def is_fresh(expires_at: float, obtained_at: float, now: float) -> bool:
-    """A cached token is handed out as-is while more than min(20 min, 60% of its lifetime) is left,
-    i.e. before the token lifecycle would want to refresh it anyway."""
-    lifetime = max(expires_at - obtained_at, 0.0)
-    return expires_at - now > min(1200.0, 0.6 * lifetime)
 
 
 def needs_new_sign_in(err: BaseException) -> bool:
@@ -373,7 +369,7 @@ class U2MSource(ABC):
         if cached is None:
             return None
         token, obtained_at = cached
-        if is_fresh(token.expires_at, obtained_at, self.clock.now()):
+        if is_shareable(token.expires_at, obtained_at, self.clock.now()):
             return _without_refresh_token(token)
         return None
 

@@ -4,8 +4,9 @@ for all the processes of a machine, not one per process.
 A flow's ``TokenSource`` that has ``cache_identity()`` is wrapped in ``MachineCachedSource`` (on by
 default; ``BRICKAUTH_TOKEN_CACHE=off`` / ``token_cache: false`` turns it off). ``fetch()``:
 
-1. reads the entry for this identity from the token store (the one U2M sign-ins use): a token with
-   more than ``min(20 min, 60 %)`` of its lifetime left is returned as it is: no lock, no network;
+1. reads the entry for this identity from the token store (the one U2M sign-ins use): a token before
+   its mandatory window (``lifecycle.is_shareable``: more than 2.5 min of a one-hour token left) is
+   returned as it is: no lock, no network;
 2. otherwise takes the cross-process lock for the entry, reads it again (another process may just
    have fetched), and only then asks the identity provider, and saves the answer for the others.
 
@@ -34,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from brickauth.clock import SYSTEM_CLOCK, Clock
 from brickauth.errors import TokenStoreError
+from brickauth.lifecycle import is_shareable
 from brickauth.store.base import Document, TokenStore
 from brickauth.store.keys import StoreKey
 from brickauth.store.paths import private_dir, state_dir
@@ -47,8 +49,6 @@ log = logging.getLogger(__name__)
 
 KEY_FILE = "token-cache.key"
 DOC_KIND = "m2m-access-token"
-FRESH_FRACTION = 0.6  # a cached token is handed out while more than this share of its lifetime is left
-FRESH_CAP = 1200.0  # ... or more than 20 minutes (long tokens)
 LOCK_TIMEOUT = 60.0  # a token request is bounded well below this (HTTP timeout x retries)
 
 
@@ -76,10 +76,8 @@ class CacheableSource(Protocol):
 
 
 def is_fresh(token: AccessToken, obtained_at: float, now: float) -> bool:
-    """Fresh enough to hand out from the cache: before the point where any process would refresh it."""
-    left = token.expires_at - now
-    lifetime = max(token.expires_at - obtained_at, 0.0)
-    return left > min(FRESH_CAP, FRESH_FRACTION * lifetime)
+    """Fresh enough to hand out from the cache (the lifecycle's rule for shared tokens)."""
+    return is_shareable(token.expires_at, obtained_at, now)
 
 
 def fingerprint_key(root: Path) -> bytes:
