@@ -2,173 +2,19 @@
 
 ``from_entra`` reads msal's error dict (Entra's JSON: ``error``, ``error_description`` starting
 ``AADSTSnnnn:``, ``error_codes``); ``from_oauth`` reads an RFC 6749 error body from Databricks OIDC.
-The doctor holds the long explanations; here is the short fix for the common causes.
+The known AADSTS numbers, with their BA code, short cause and fix, are ``brickauth.entra_codes``; the
+doctor holds the long explanations.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
-from brickauth.entra import AZURE_DATABRICKS_SCOPE
+from brickauth.entra_codes import ENTRA_CODES as ENTRA_CODES
 from brickauth.errors import IdentityProviderError, InvalidClientError, InvalidGrantError
 
-
-@dataclass(frozen=True)
-class _Known:
-    cls: type[IdentityProviderError]
-    code: str
-    cause: str
-    fix: str
-    transient: bool = False
-
-
-ENTRA_CODES: dict[int, _Known] = {
-    700016: _Known(
-        InvalidClientError,
-        "BA210",
-        "the application (client) id is not registered in this tenant",
-        "Check AZURE_CLIENT_ID (Application ID of the app registration) and AZURE_TENANT_ID (the tenant "
-        "where it is registered).",
-    ),
-    7000215: _Known(
-        InvalidClientError,
-        "BA211",
-        "the client secret is wrong (often the secret ID was pasted instead of its value)",
-        "Copy the secret's Value (not its Secret ID) from Certificates & secrets, or create a new secret.",
-    ),
-    7000222: _Known(
-        InvalidClientError,
-        "BA212",
-        "the client secret has expired",
-        "Create a new client secret in the app registration's Certificates & secrets page and update "
-        "AZURE_CLIENT_SECRET.",
-    ),
-    7000218: _Known(
-        InvalidClientError,
-        "BA213",
-        "the request carried no client secret or assertion",
-        "Set AZURE_CLIENT_SECRET, AZURE_CLIENT_CERTIFICATE_PATH or AZURE_FEDERATED_TOKEN_FILE; for user "
-        "sign-in enable 'Allow public client flows' on the app registration.",
-    ),
-    90002: _Known(
-        IdentityProviderError,
-        "BA214",
-        "the tenant does not exist",
-        "Set AZURE_TENANT_ID to the Directory (tenant) ID shown on the app registration's Overview page.",
-    ),
-    900023: _Known(
-        IdentityProviderError,
-        "BA215",
-        "the tenant id is malformed",
-        "Set AZURE_TENANT_ID to the tenant GUID or its domain (contoso.onmicrosoft.com).",
-    ),
-    500011: _Known(
-        IdentityProviderError,
-        "BA216",
-        "the Azure Databricks resource is not in this tenant (or the scope names a wrong resource)",
-        f"Use scope {AZURE_DATABRICKS_SCOPE} and a tenant with Azure Databricks.",
-    ),
-    70011: _Known(
-        IdentityProviderError,
-        "BA217",
-        "the requested scope is invalid",
-        f"Leave scopes unset (brickauth asks for {AZURE_DATABRICKS_SCOPE}).",
-    ),
-    50034: _Known(
-        IdentityProviderError,
-        "BA218",
-        "the user account does not exist in this tenant",
-        "Sign in with an account of this tenant, or set the tenant the account belongs to.",
-    ),
-    50126: _Known(
-        IdentityProviderError,
-        "BA219",
-        "the user name or password is wrong",
-        "Sign in again with the right password.",
-    ),
-    700082: _Known(
-        InvalidGrantError,
-        "BA220",
-        "the refresh token expired after 90 days without use",
-        "Sign in again: brickauth login.",
-    ),
-    50173: _Known(
-        InvalidGrantError,
-        "BA221",
-        "the sign-in is no longer valid (password changed or sessions revoked)",
-        "Sign in again: brickauth login.",
-    ),
-    700024: _Known(
-        InvalidClientError,
-        "BA222",
-        "the federated token (client assertion) is expired or not yet valid",
-        "Check that AZURE_FEDERATED_TOKEN_FILE is refreshed by the platform and this machine's clock is "
-        "right.",
-    ),
-    700027: _Known(
-        InvalidClientError,
-        "BA223",
-        "the client certificate is not registered on the app (signature check failed)",
-        "Upload the certificate's public part to the app registration's Certificates & secrets page.",
-    ),
-    70021: _Known(
-        InvalidClientError,
-        "BA224",
-        "no federated credential on the app matches the token's issuer and subject",
-        "Add a federated credential with this issuer/subject/audience to the app registration.",
-    ),
-    700084: _Known(
-        InvalidGrantError,
-        "BA225",
-        "the single-page-app refresh token expired (24 h limit)",
-        "Sign in again, and register the redirect URI as Mobile and desktop rather than SPA.",
-    ),
-    65001: _Known(
-        IdentityProviderError,
-        "BA226",
-        "consent to Azure Databricks has not been granted for this app",
-        "Grant consent (an admin can use 'Grant admin consent' on the app's API permissions page).",
-    ),
-    50076: _Known(
-        IdentityProviderError,
-        "BA227",
-        "multi-factor authentication is required",
-        "Sign in interactively in a browser (brickauth login).",
-    ),
-    50079: _Known(
-        IdentityProviderError,
-        "BA227",
-        "multi-factor authentication enrolment is required",
-        "Sign in interactively in a browser (brickauth login).",
-    ),
-    53003: _Known(
-        IdentityProviderError,
-        "BA228",
-        "a Conditional Access policy blocked the sign-in",
-        "Ask your Entra admin which policy applies (sign-in logs) and run from an allowed network/device.",
-    ),
-    50020: _Known(
-        IdentityProviderError,
-        "BA229",
-        "the account is not a member or guest of this tenant",
-        "Invite the account as a guest, or set the tenant the account belongs to.",
-    ),
-    50011: _Known(
-        IdentityProviderError,
-        "BA230",
-        "the redirect URI is not registered on the app",
-        "Add http://localhost (Mobile and desktop platform) as a redirect URI of the app registration.",
-    ),
-    9002326: _Known(
-        IdentityProviderError,
-        "BA231",
-        "the redirect URI is registered as a single-page app",
-        "Register the redirect URI under 'Mobile and desktop applications', not 'Single-page application'.",
-    ),
-}
 _TRANSIENT_ERRORS = frozenset({"temporarily_unavailable", "server_error", "slow_down"})
 _AADSTS = re.compile(r"AADSTS(\d+)")
 

@@ -4,7 +4,10 @@ a function-level import is still a dependency), and the module size stays review
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
+
+import pytest
 
 import brickauth
 
@@ -96,3 +99,43 @@ def test_one_definition_of_each_shared_idea() -> None:
             assert "post_form(" not in text, name
         if name != "brickauth.token":
             assert "def expires_at_for" not in text, name
+
+
+def test_one_home_for_entra_error_knowledge() -> None:
+    """brickauth.entra_codes is the one table of Entra's AADSTS codes (BA code, class, short cause and
+    fix). The doctor knows every code the library classifies, with the same BA code: the library's error
+    for it is explained by the doctor's cause for that AADSTS number. The pairing and the short fixes are
+    written once: causes.yaml names AADSTS numbers only, no other module spells an Entra BA code."""
+    from brickauth.doctor import knowledge
+    from brickauth.entra_codes import ENTRA_CODES, PRIMARY_NUMBER
+    from brickauth.idp_errors import from_entra
+
+    kb = knowledge.load()
+    for number, known in ENTRA_CODES.items():
+        cause = kb.for_aadsts(number)
+        assert cause is not None, f"AADSTS{number} ({known.code}) has no cause in causes.yaml"
+        assert kb.for_code(known.code) is kb.for_aadsts(PRIMARY_NUMBER[known.code]), known.code
+        err = from_entra({"error": "invalid_client", "error_description": f"AADSTS{number}: refused",
+                          "error_codes": [number]})
+        assert err.code == known.code and [m.cause_id for m in kb.classify(str(err))] == [cause.id]
+    causes_yaml = (ROOT / "doctor" / "causes.yaml").read_text(encoding="utf-8")
+    written = set(re.findall(r"^ +codes: \[(.*)\]", causes_yaml, re.M))
+    entra_ba = {known.code for known in ENTRA_CODES.values()}
+    assert not entra_ba & {c.strip() for line in written for c in line.split(",")}
+    fixes = [k.fix for k in ENTRA_CODES.values() if len(k.fix) > 40]  # not "Sign in again: brickauth login."
+    for name, text in _sources().items():
+        if name != "brickauth.entra_codes":
+            assert not [c for c in entra_ba if f'"{c}"' in text], name
+            assert not [fix for fix in fixes if fix in text], name
+    assert not [fix for fix in fixes if fix in causes_yaml]
+    entry = "- {id: a.b, category: entra, title: t, explanation: e, fix: f, matchers: {codes: [BA210]}}\n"
+    with pytest.raises(knowledge.KnowledgeBaseError, match="Entra code"):  # the loader refuses one too
+        knowledge.parse("causes:\n" + entry)
+    # docs/errors.md names each Entra BA code with the AADSTS numbers of the table.
+    errors_md = (Path(__file__).resolve().parents[2] / "docs" / "errors.md").read_text(encoding="utf-8")
+    for code in entra_ba:
+        listed = re.search(rf"^- {code} AADSTS([\d/]+) ", errors_md, re.M)
+        assert listed is not None, code
+        assert {int(n) for n in listed.group(1).split("/")} == {
+            n for n, k in ENTRA_CODES.items() if k.code == code
+        }, code

@@ -23,11 +23,6 @@ _KEY = re.compile(r"^\s*([^=:#;\s][^=:]*?)\s*[=:]")
 PROFILE_AUTH_TYPE = {"databricks-u2m": "databricks-cli", "azure-u2m": "azure-u2m"}
 
 
-def config_path(env: Mapping[str, str] | None = None) -> Path:
-    env = os.environ if env is None else env
-    return Path(env.get("DATABRICKS_CONFIG_FILE", "").strip() or "~/.databrickscfg").expanduser()
-
-
 def read_profiles(path: Path) -> dict[str, dict[str, str]]:
     """Section -> keys (lower-cased names, stripped values); {} when the file does not exist."""
     profiles: dict[str, dict[str, str]] = {}

@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 import time
 from typing import Any
@@ -98,7 +97,8 @@ def _u2m_source(args: argparse.Namespace, *, new_profile: bool = False) -> Any:
 
 
 def cmd_login(args: argparse.Namespace) -> int:
-    from brickauth.cli.databrickscfg import config_path, read_profiles
+    from brickauth.cli.databrickscfg import read_profiles
+    from brickauth.config import config_path
 
     path = config_path()
     profiles = read_profiles(path)
@@ -195,8 +195,10 @@ def cmd_logout(args: argparse.Namespace) -> int:
             purge()
         print(f"Removed {len(keys)} saved sign-in{'s' if len(keys) != 1 else ''} from {store.name}.")
         return 0
+    from brickauth.config import config_profile
+
     targeted = any(getattr(args, n, None) for n in _TARGET_ARGS)
-    targeted = targeted or bool(os.environ.get("DATABRICKS_CONFIG_PROFILE"))
+    targeted = targeted or config_profile() is not None
     if not targeted:
         return _logout_the_only_session()
     source = _u2m_source(args)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from brickauth.config.environment import Platform
 from brickauth.config.fields import (
     DEFAULT_LOGIN_TIMEOUT,
     DEFAULT_TIMEOUT,
@@ -59,6 +60,9 @@ class Settings:
     config_file: str | None = None
     auth_type_reason: str = ""
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+    # The platform's own variables (CI OIDC endpoints, managed identity endpoints, a subject token), read
+    # from the process environment when a flow asks, as msal reads them.
+    platform: Platform = field(default_factory=Platform, compare=False, repr=False)
 
     def source_of(self, name: str) -> str | None:
         """``"explicit"``, ``"env:NAME"``, ``"profile:PATH[NAME]:key"``, ``"default"`` or None (unset)."""

@@ -14,6 +14,7 @@ from types import MappingProxyType
 from typing import Any
 
 from brickauth.config.coerce import maybe_str, source_label, text_value, typed_value
+from brickauth.config.environment import environment
 from brickauth.config.fields import (
     AUTH_TYPE_ALIASES,
     COMMON_FIELDS,
@@ -66,7 +67,7 @@ def _resolve(
     require_host: bool,
     report: Report,
 ) -> SettingsCheck:
-    env = os.environ if env is None else env
+    env = environment(env)
     try:
         given = normalise_explicit(explicit or {})
     except ConfigurationError as err:

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from brickauth.config.environment import environment
 from brickauth.config.fields import (
     COMMON_FIELDS,
     EXPLICIT_ALIASES,
@@ -110,6 +111,16 @@ def normalise_explicit(explicit: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def config_profile(env: Mapping[str, str] | None = None) -> str | None:
+    """``DATABRICKS_CONFIG_PROFILE`` as set (not stripped), or None when unset or empty."""
+    return environment(env).get("DATABRICKS_CONFIG_PROFILE") or None
+
+
+def config_path(env: Mapping[str, str] | None = None) -> Path:
+    """The config file the CLI reads and writes: ``DATABRICKS_CONFIG_FILE``, else ``~/.databrickscfg``."""
+    return Path(environment(env).get("DATABRICKS_CONFIG_FILE", "").strip() or "~/.databrickscfg").expanduser()
+
+
 def load_profile(
     given: Mapping[str, Any], env: Mapping[str, str], config_file: str | os.PathLike[str] | None
 ) -> tuple[dict[str, str], str | None, Path | None]:
@@ -117,11 +128,8 @@ def load_profile(
     profile_source = "default"
     if "profile" in given:
         named_profile, profile_source = str(given["profile"]).strip(), "explicit"
-    elif env.get("DATABRICKS_CONFIG_PROFILE", "").strip():
-        named_profile, profile_source = (
-            env["DATABRICKS_CONFIG_PROFILE"].strip(),
-            "env:DATABRICKS_CONFIG_PROFILE",
-        )
+    elif (from_env := (config_profile(env) or "").strip()):
+        named_profile, profile_source = from_env, "env:DATABRICKS_CONFIG_PROFILE"
     if "config_file" in given:
         path_text, file_source = str(given["config_file"]), "explicit"
     elif config_file is not None:

@@ -6,12 +6,12 @@ including the CLI's ``status``/``logout`` that have no flow settings.
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from brickauth.config.environment import environment
 from brickauth.config.fields import TokenStoreKind
 from brickauth.errors import ConfigurationError
 
@@ -32,7 +32,7 @@ class StoreSettings:
 def state_dir(env: Mapping[str, str] | None = None) -> Path:
     """``$BRICKAUTH_STATE_DIR``, else ``%LOCALAPPDATA%\\brickauth`` on Windows, else
     ``$XDG_STATE_HOME/brickauth`` (``~/.local/state/brickauth``)."""
-    env = os.environ if env is None else env
+    env = environment(env)
     explicit = env.get(STATE_DIR_ENV)
     if explicit:
         return Path(explicit).expanduser()
@@ -52,7 +52,7 @@ def store_settings(
 ) -> StoreSettings:
     """Arguments win over ``BRICKAUTH_TOKEN_STORE`` (auto|keyring|file|memory),
     ``BRICKAUTH_ALLOW_PLAINTEXT_STORE``, ``BRICKAUTH_KEYRING_TIMEOUT`` and ``BRICKAUTH_STATE_DIR``."""
-    env = os.environ if env is None else env
+    env = environment(env)
     chosen = (mode or env.get("BRICKAUTH_TOKEN_STORE") or "auto").strip().lower()
     if chosen not in STORE_MODES:
         raise ConfigurationError(

@@ -3,9 +3,10 @@ display for a browser, is it an SSH session."""
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Mapping
+
+from brickauth.config.environment import environment
 
 # Environment variables set by CI systems.
 CI_ENV_VARS = (
@@ -17,7 +18,7 @@ _FALSE = {"0", "false", "no", "off"}
 
 def ci_name(env: Mapping[str, str] | None = None) -> str | None:
     """The first CI variable set (to anything but a false value), or None."""
-    e = os.environ if env is None else env
+    e = environment(env)
     for name in CI_ENV_VARS:
         value = e.get(name, "").strip().lower()
         if value and value not in _FALSE:
@@ -29,7 +30,7 @@ def browser_available(
     no_browser: bool = False, *, command: str | None = None, env: Mapping[str, str] | None = None
 ) -> tuple[bool, str]:
     """Whether a browser can be opened here, and why not. ``command`` is the ``browser`` setting."""
-    e = os.environ if env is None else env
+    e = environment(env)
     if no_browser:
         return False, "no browser was requested"
     if command:

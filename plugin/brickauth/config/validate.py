@@ -6,6 +6,7 @@ import re
 from collections.abc import Mapping
 
 from brickauth.config.coerce import source_label
+from brickauth.config.environment import Platform
 from brickauth.config.fields import Family
 from brickauth.config.model import Report, Settings
 from brickauth.config.sources import Lookup, layer_rank
@@ -232,5 +233,4 @@ def _validate_databricks(s: Settings, lookup: Lookup, report: Report) -> None:
 
 def _ci_oidc(env: Mapping[str, str]) -> bool:
     """GitHub Actions or Azure DevOps can hand this job an OIDC token (fleet, issue 12)."""
-    github = env.get("ACTIONS_ID_TOKEN_REQUEST_URL") and env.get("ACTIONS_ID_TOKEN_REQUEST_TOKEN")
-    return bool(github) or bool(env.get("SYSTEM_OIDCREQUESTURI"))
+    return Platform(env).ci_oidc() is not None

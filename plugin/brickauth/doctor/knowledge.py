@@ -5,10 +5,10 @@ matchers hit is a candidate; the highest-scoring candidates win the block (score
 plus the weights of the clues found anywhere in the text, see ``CLUES``). Causes with a priority below
 ``GENERIC_PRIORITY`` are reported only when nothing specific was found anywhere in the text.
 
-brickauth's own stable codes (``[BA213]``) map to causes through the explicit ``codes:`` matcher
-(``cause_for_code``); regexes are for foreign texts. An AADSTS code that is not in the knowledge base
-is reported as unknown, never guessed, and a text with a known AADSTS code is never given a cause that
-belongs to another code.
+brickauth's own stable codes (``[BA213]``) map to causes through the ``codes:`` matcher and, for
+Entra's, ``matchers.aadsts`` with ``brickauth.entra_codes`` (``cause_for_code``); regexes are for
+foreign texts. An AADSTS code that is not in the knowledge base is reported as unknown, never guessed,
+and a text with a known AADSTS code is never given a cause that belongs to another code.
 
 A *vague* cause (``vague: true``: a bare 403, "Error during request to server", "cannot configure
 default credentials") does not name what went wrong: its finding carries up to three ranked
@@ -35,6 +35,7 @@ from brickauth.doctor.text_clues import _needle_set as _needle_set
 from brickauth.doctor.text_clues import clues_in as clues_in
 from brickauth.doctor.text_clues import split_blocks as split_blocks
 from brickauth.doctor.text_clues import strip_ansi as strip_ansi
+from brickauth.entra_codes import PRIMARY_NUMBER, codes_for
 
 GENERIC_PRIORITY = 30
 AADSTS_PRIORITY = 80
@@ -428,8 +429,10 @@ def parse_cause(entry: dict[str, Any]) -> Cause:
     aadsts = tuple(int(c) for c in matchers.get("aadsts", []))
     codes = _str_list(matchers, "codes", where)
     for code in codes:
-        if not re.fullmatch(r"BA\d{3}", code):
-            raise KnowledgeBaseError(f"{where}: code {code!r} must look like BA123")
+        if not re.fullmatch(r"BA\d{3}", code) or code in PRIMARY_NUMBER:
+            raise KnowledgeBaseError(f"{where}: code {code!r} must look like BA123 and not be an Entra "
+                                     "code (brickauth.entra_codes gives those, from matchers.aadsts)")
+    codes = tuple(sorted(codes_for(aadsts) + codes)) if codes_for(aadsts) else codes
     patterns = tuple(_compile(p, where) for p in _str_list(matchers, "patterns", where))
     if not aadsts and not patterns and not codes:
         raise KnowledgeBaseError(f"{where}: needs at least one matcher")

@@ -9,14 +9,13 @@ target's catalog and schema.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from brickauth.config import EXPLICIT_NAMES, SettingsCheck, check_settings, family_of
+from brickauth.config import EXPLICIT_NAMES, SettingsCheck, check_settings, environment, family_of
 from brickauth.errors import ConfigurationError
 from brickauth.secret import Secret
 
@@ -122,7 +121,7 @@ def gather(
 
     Raises ``ConfigurationError`` for input doctor cannot read as asked (unknown dbt target or profile,
     a missing ~/.databrickscfg profile): a usage error."""
-    env = os.environ if env is None else env
+    env = environment(env)
     raw = RawSettings(env=env, config_file=config_file)
     for name, value in explicit.items():
         _set(raw, name, value, "flag:--" + name.replace("_", "-"))

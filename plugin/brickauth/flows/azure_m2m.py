@@ -100,7 +100,9 @@ class AzureM2MSource:
         if self.kind == "none":  # fleet: a CI job's OIDC token (GitHub Actions / Azure DevOps) to Entra
             from brickauth.flows.subject_tokens import ENTRA_EXCHANGE_AUDIENCE, find_source
 
-            ci = find_source(filepath=None, token_env=None, http=self._http, ci_only=True)
+            ci = find_source(
+                filepath=None, token_env=None, http=self._http, platform=s.platform, ci_only=True
+            )
             if ci is None:
                 raise ValueError("azure-m2m: no credential (settings validation should have refused this)")
             return {"client_assertion": lambda: ci.token(ENTRA_EXCHANGE_AUDIENCE)}

@@ -4,7 +4,8 @@ msal picks the endpoint from the process environment (msal 1.3x ``managed_identi
 Fabric, App Service / Functions (``IDENTITY_ENDPOINT`` + ``IDENTITY_HEADER``), Azure ML
 (``MSI_ENDPOINT`` + ``MSI_SECRET``), Azure Arc, else IMDS at ``AZURE_POD_IDENTITY_AUTHORITY_HOST``
 (default ``http://169.254.169.254``). Cloud Shell is not a managed identity in msal (it is a user
-sign-in): use azure-cli there.
+sign-in): use azure-cli there. Which of these msal will call is read by ``brickauth.config``
+(``Settings.platform.msi_endpoint()``), for messages.
 
 Which identity (docs/fleet.md#azure-msi), first that is set:
 1. ``msi_resource_id`` / ``msi_object_id`` / ``msi_client_id`` (explicit, ``BRICKAUTH_MSI_*``, profile
@@ -42,7 +43,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 AZURE_DATABRICKS_RESOURCE = AZURE_DATABRICKS_RESOURCE_ID
-DEFAULT_IMDS = "http://169.254.169.254"
 CONNECT_TIMEOUT = 2.0
 _ENTRA_CREDENTIALS = ("client_secret", "client_certificate_path", "federated_token_file")
 
@@ -70,21 +70,6 @@ def identity_of(settings: Settings) -> tuple[str, str | None, str]:
         else:
             return "client_id", settings.client_id, source
     return "system", None, "default"
-
-
-def endpoint_of(env: Any) -> tuple[str, str]:
-    """(shape, where) msal will call, from the process environment (msal's own detection order)."""
-    if env.get("IDENTITY_ENDPOINT") and env.get("IDENTITY_HEADER") and env.get("IDENTITY_SERVER_THUMBPRINT"):
-        return "Service Fabric", "env:IDENTITY_ENDPOINT"
-    if env.get("IDENTITY_ENDPOINT") and env.get("IDENTITY_HEADER"):
-        return "App Service", "env:IDENTITY_ENDPOINT"
-    if env.get("MSI_ENDPOINT") and env.get("MSI_SECRET"):
-        return "Azure ML", "env:MSI_ENDPOINT"
-    if env.get("IDENTITY_ENDPOINT") and env.get("IMDS_ENDPOINT"):
-        return "Azure Arc", "env:IDENTITY_ENDPOINT"
-    if env.get("AZURE_POD_IDENTITY_AUTHORITY_HOST"):
-        return "IMDS", "env:AZURE_POD_IDENTITY_AUTHORITY_HOST"
-    return "IMDS", f"default {DEFAULT_IMDS}"
 
 
 class _MsiHttp(HttpClient):
@@ -123,9 +108,7 @@ class AzureMSISource:
         return cls(settings, clock=clock)
 
     def describe(self) -> str:
-        import os
-
-        shape, where = endpoint_of(os.environ)
+        shape, where = self.settings.platform.msi_endpoint()
         who = (
             "system-assigned"
             if self.kind == "system"
@@ -157,11 +140,9 @@ class AzureMSISource:
             return self._client
 
     def fetch(self) -> AccessToken:
-        import os
-
         client = self._msal_client()
         started = self._clock.now()
-        shape, where = endpoint_of(os.environ)
+        shape, where = self.settings.platform.msi_endpoint()
         try:
             result = client.acquire_token_for_client(resource=self.resource)
         except NetworkError as exc:

@@ -71,6 +71,7 @@ class DatabricksOIDCSource:
             if s.oidc_token_env
             else None,
             http=self._http,
+            platform=s.platform,
         )
         if source is None:
             raise ConfigurationError(

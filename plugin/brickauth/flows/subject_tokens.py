@@ -14,23 +14,23 @@ Sources, first that is configured (docs/fleet.md#subject-tokens):
    AzurePipelinesCredential); the service connection id comes from ``BRICKAUTH_ADO_SERVICE_CONNECTION_ID``
    or ``AZURESUBSCRIPTION_SERVICE_CONNECTION_ID`` (set by the AzureCLI@2 task).
 
+The variables are read by ``brickauth.config`` (``Settings.platform``); this module takes them as input.
+
 The token itself is a credential: it is never logged, and errors name only its source and claims
 that are not secret (issuer, audience, subject, expiry).
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from brickauth.config.environment import Platform
 from brickauth.errors import ConfigurationError, IdentityProviderError
 from brickauth.http import HttpClient
 
 ENTRA_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"
-ADO_CONNECTION_VARS = ("BRICKAUTH_ADO_SERVICE_CONNECTION_ID", "AZURESUBSCRIPTION_SERVICE_CONNECTION_ID")
 
 
 class SubjectTokenSource(Protocol):
@@ -91,14 +91,14 @@ class FileSubjectToken:
 @dataclass
 class EnvSubjectToken:
     variable: str
-    env: Mapping[str, str] = field(repr=False)
+    platform: Platform = field(repr=False)
 
     @property
     def name(self) -> str:
         return f"env:{self.variable}"
 
     def token(self, audience: str) -> str:
-        value = self.env.get(self.variable)
+        value = self.platform.variable(self.variable)
         if value is None:
             raise ConfigurationError(
                 f"{self.variable} (the subject token variable) is not set.",
@@ -178,49 +178,36 @@ def _ci_value(response: object, field: str, who: str) -> str:
     return _check_jwt(str(body[field]), f"{who}'s answer")
 
 
-def ci_provider(env: Mapping[str, str]) -> str | None:
-    if env.get("ACTIONS_ID_TOKEN_REQUEST_URL") and env.get("ACTIONS_ID_TOKEN_REQUEST_TOKEN"):
-        return "GitHub Actions"
-    if env.get("SYSTEM_OIDCREQUESTURI"):
-        return "Azure DevOps"
-    return None
-
-
 def find_source(
     *,
     filepath: tuple[str, str] | None,
     token_env: tuple[str, str] | None,
     http: HttpClient,
-    env: Mapping[str, str] | None = None,
+    platform: Platform,
     ci_only: bool = False,
 ) -> SubjectTokenSource | None:
     """The first configured source (``filepath``/``token_env``: (value, setting source)); None if none."""
-    env = os.environ if env is None else env
     if not ci_only:
         if filepath is not None:
             return FileSubjectToken(filepath[0], filepath[1])
         if token_env is not None:
-            return EnvSubjectToken(token_env[0], env)
-        if env.get("DATABRICKS_OIDC_TOKEN"):
-            return EnvSubjectToken("DATABRICKS_OIDC_TOKEN", env)
-    provider = ci_provider(env)
-    if provider == "GitHub Actions":
-        return GitHubActionsToken(
-            env["ACTIONS_ID_TOKEN_REQUEST_URL"], env["ACTIONS_ID_TOKEN_REQUEST_TOKEN"], http
+            return EnvSubjectToken(token_env[0], platform)
+        if platform.variable("DATABRICKS_OIDC_TOKEN"):
+            return EnvSubjectToken("DATABRICKS_OIDC_TOKEN", platform)
+    ci = platform.ci_oidc()
+    if ci is None:
+        return None
+    if ci.provider == "GitHub Actions":
+        return GitHubActionsToken(ci.url, ci.request_token, http)
+    if not ci.request_token:
+        raise ConfigurationError(
+            "SYSTEM_OIDCREQUESTURI is set but SYSTEM_ACCESSTOKEN is not (Azure DevOps does not "
+            "expose it to "
+            "scripts by default).",
+            fix="Add to the step: env: SYSTEM_ACCESSTOKEN: $(System.AccessToken).",
+            code="BA187",
         )
-    if provider == "Azure DevOps":
-        access = env.get("SYSTEM_ACCESSTOKEN", "")
-        if not access:
-            raise ConfigurationError(
-                "SYSTEM_OIDCREQUESTURI is set but SYSTEM_ACCESSTOKEN is not (Azure DevOps does not "
-                "expose it to "
-                "scripts by default).",
-                fix="Add to the step: env: SYSTEM_ACCESSTOKEN: $(System.AccessToken).",
-                code="BA187",
-            )
-        connection = next((env[v] for v in ADO_CONNECTION_VARS if env.get(v)), None)
-        return AzureDevOpsToken(env["SYSTEM_OIDCREQUESTURI"], access, connection, http)
-    return None
+    return AzureDevOpsToken(ci.url, ci.request_token, ci.connection_id, http)
 
 
 def _label(source: str) -> str:

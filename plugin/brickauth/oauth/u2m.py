@@ -25,6 +25,7 @@ from typing import Any, ClassVar, TextIO, TypeVar
 from brickauth.browser import Opener, browser_available, is_interactive, open_browser
 from brickauth.clock import SYSTEM_CLOCK, Clock
 from brickauth.config import Settings
+from brickauth.entra_codes import RESIGN_IN_CODES
 from brickauth.errors import (
     BrickauthError,
     IdentityProviderError,
@@ -47,8 +48,6 @@ log = logging.getLogger(__name__)
 # The clock U2M sessions are judged and timed by when none is passed in: the system clock. (The test
 # suite moves it in child processes, to make saved tokens look aged; production code never does.)
 DEFAULT_CLOCK: Clock = SYSTEM_CLOCK
-# Entra codes meaning "the refresh token can no longer be used: sign in again".
-RESIGN_IN_CODES = frozenset({700082, 50173, 700084, 70043, 700081, 50076, 50078, 50079, 65001})
 RESIGN_IN_ERRORS = frozenset({"invalid_grant", "interaction_required", "login_required", "consent_required"})
 REFRESH_LOCK_TIMEOUT = 90.0
 

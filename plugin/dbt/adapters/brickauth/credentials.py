@@ -106,7 +106,8 @@ class BrickauthCredentials(DatabricksCredentials):
     def _check_brickauth_keys(self) -> None:
         """dbt-specific checks; brickauth.config checks the values when the provider is built."""
         if self.profile and not ((self.host or "").strip() and (self.http_path or "").strip()):
-            from brickauth.cli.databrickscfg import config_path, read_profiles
+            from brickauth.cli.databrickscfg import read_profiles
+            from brickauth.config import config_path
 
             saved = read_profiles(config_path()).get(self.profile, {})  # the ~/.databrickscfg profile
             self.host = self.host or saved.get("host")
