@@ -67,6 +67,7 @@ class ExchangedSource:
         self._timeout = timeout
         self._verify = verify
         self._clock = clock
+        self._oauth: Any = None  # the workspace token endpoint's OAuthClient, built on first use
         self.exchanges = 0  # exchange requests made (for tests and benchmarks)
 
     def __getattr__(self, name: str) -> Any:
@@ -84,22 +85,24 @@ class ExchangedSource:
         return self._exchange(token)
 
     def _client(self) -> Any:
-        if self._http is None:
+        """One ``OAuthClient`` for the workspace's token endpoint, made when the first exchange runs."""
+        if self._oauth is None:
             from brickauth.http import HttpClient
+            from brickauth.oauth.client import OAuthClient
+            from brickauth.oauth.metadata import ServerMetadata
 
-            self._http = HttpClient(timeout=self._timeout, verify=self._verify)
-        return self._http
+            http = self._http or HttpClient(timeout=self._timeout, verify=self._verify)
+            endpoint = ServerMetadata(issuer="", authorization_endpoint="", token_endpoint=self.token_url)
+            self._oauth = OAuthClient(endpoint, "", http=http, clock=self._clock)
+        return self._oauth
 
     def _exchange(self, token: AccessToken) -> AccessToken:
         from brickauth.http import NO_RETRY
-        from brickauth.oauth.client import OAuthClient
-        from brickauth.oauth.metadata import ServerMetadata
 
         self.exchanges += 1
         started = self._clock.now()
-        endpoint = ServerMetadata(issuer="", authorization_endpoint="", token_endpoint=self.token_url)
         try:
-            answer = OAuthClient(endpoint, "", http=self._client(), clock=self._clock).post({
+            answer = self._client().post({
                 "grant_type": GRANT_TOKEN_EXCHANGE,
                 "subject_token": token.token,
                 "subject_token_type": SUBJECT_TOKEN_TYPE_JWT,

@@ -21,6 +21,7 @@ import brickauth
 from brickauth.clock import FakeClock
 from brickauth.errors import BrickauthError, InvalidClientError
 from brickauth.provider import CredentialsProvider
+from sql_client import connect, current_user
 
 pytest.importorskip("databricks.sql")
 pytest.importorskip("brickauth_sandbox.core")
@@ -52,22 +53,6 @@ def provider_for(sb: Sandbox, auth_type: str, **kw: Any) -> CredentialsProvider:
     return brickauth.credentials_provider(auth_type, sb.workspace_url, env={}, **common, **kw)
 
 
-def connect(sb: Sandbox, provider: CredentialsProvider) -> Any:
-    from databricks import sql
-
-    return sql.connect(
-        server_hostname=sb.addresses["workspace"],
-        http_path=sb.http_path,
-        credentials_provider=provider,
-        _tls_trusted_ca_file=str(sb.ca_bundle),
-        enable_telemetry=False,
-    )
-
-
-def current_user(conn: Any) -> str:
-    with conn.cursor() as cur:
-        cur.execute("SELECT current_user()")
-        return str(cur.fetchall()[0][0])
 
 
 @pytest.fixture

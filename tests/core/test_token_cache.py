@@ -25,6 +25,7 @@ from brickauth.store.token_cache import (
     store_key,
 )
 from brickauth.token import AccessToken
+from sql_client import query_current_user as query
 
 pytest.importorskip("databricks.sql")
 pytest.importorskip("brickauth_sandbox.core")
@@ -57,15 +58,6 @@ def provider(sb: Sandbox, auth_type: str, *, clock: Any = None, **kw: Any) -> Cr
     extra = {"clock": clock} if clock is not None else {}
     return brickauth.credentials_provider(auth_type, sb.workspace_url, env={}, **extra, **settings)
 
-
-def query(sb: Sandbox, p: CredentialsProvider) -> str:
-    from databricks import sql
-
-    with sql.connect(server_hostname=sb.addresses["workspace"], http_path=sb.http_path,
-                     credentials_provider=p, _tls_trusted_ca_file=str(sb.ca_bundle),
-                     enable_telemetry=False) as conn, conn.cursor() as cur:
-        cur.execute("SELECT current_user()")
-        return str(cur.fetchall()[0][0])
 
 
 # -- through the real connector and the sandbox ------------------------------------------------------

@@ -45,22 +45,6 @@ def provider(sb: Any, auth_type: str, env: dict[str, str], **kw: Any) -> Credent
     return brickauth.credentials_provider(auth_type, sb.workspace_url, env=env, **kw)
 
 
-def connect(sb: Any, p: Any) -> Any:
-    from databricks import sql
-
-    return sql.connect(
-        server_hostname=sb.addresses["workspace"],
-        http_path=sb.http_path,
-        credentials_provider=p,
-        _tls_trusted_ca_file=str(sb.ca_bundle),
-        enable_telemetry=False,
-    )
-
-
-def current_user(conn: Any) -> str:
-    with conn.cursor() as cur:
-        cur.execute("SELECT current_user()")
-        return str(cur.fetchall()[0][0])
 
 
 # -- the Azure CLI stand-in ------------------------------------------------------------------------

@@ -15,12 +15,11 @@ from fleet_support import (
     apply,
     az_login,
     az_logout,
-    connect,
-    current_user,
     dirty_env,
     install_stub_az,
     provider,
 )
+from sql_client import connect, current_user
 
 from brickauth.errors import BrickauthError
 

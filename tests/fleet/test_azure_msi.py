@@ -10,7 +10,8 @@ import time
 from typing import Any
 
 import pytest
-from fleet_support import apply, connect, current_user, dirty_env, provider
+from fleet_support import apply, dirty_env, provider
+from sql_client import connect, current_user
 
 from brickauth.clock import FakeClock
 from brickauth.errors import BrickauthError

@@ -88,31 +88,31 @@ def load_certificate(path: str, password: Secret | None, source: str) -> tuple[b
 def check_federated_token_file(path: str, source: str) -> str:
     """The federated token (a JWT) from its file, read afresh; raises if missing or empty."""
     label = source_label("federated_token_file", source)
+    return read_jwt_file(
+        path, what="federated token file", label=label, codes=("BA145", "BA146"),
+        missing_fix=f"Point {label} at the projected service account token (workload identity) file.",
+        bad_fix=f"Point {label} at the file holding the identity token (three dot-separated parts); "
+        "check the workload identity token projection (it writes a JWT into this file).",
+    )  # fmt: skip
+
+
+def read_jwt_file(path: str, *, what: str, label: str, codes: tuple[str, str], missing_fix: str,
+                  bad_fix: str) -> str:  # fmt: skip
+    """A JWT (federated or subject token) read afresh from ``path``: ``codes[0]`` when the file is
+    missing or unreadable, ``codes[1]`` when it is empty or not three dot-separated parts."""
     file = Path(path).expanduser()
     try:
         text = file.read_text(encoding="utf-8").strip()
     except FileNotFoundError:
-        raise ConfigurationError(
-            f"The federated token file {file} ({label}) does not exist.",
-            fix=f"Point {label} at the projected service account token (workload identity) file.",
-            code="BA145",
-        ) from None
+        raise ConfigurationError(f"The {what} {file} ({label}) does not exist.", fix=missing_fix,
+                                 code=codes[0]) from None  # fmt: skip
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigurationError(
-            f"The federated token file {file} ({label}) cannot be read ({type(exc).__name__}).",
+            f"The {what} {file} ({label}) cannot be read ({type(exc).__name__}).",
             fix=f"Make {file} readable by this user.",
-            code="BA145",
+            code=codes[0],
         ) from None
-    if not text:
-        raise ConfigurationError(
-            f"The federated token file {file} ({label}) is empty.",
-            fix="Check the workload identity token projection (it writes a JWT into this file).",
-            code="BA146",
-        )
-    if text.count(".") != 2:
-        raise ConfigurationError(
-            f"The federated token file {file} ({label}) does not hold a JWT.",
-            fix=f"Point {label} at the file holding the identity token (three dot-separated parts).",
-            code="BA146",
-        )
+    if not text or text.count(".") != 2:
+        problem = "is empty" if not text else "does not hold a JWT"
+        raise ConfigurationError(f"The {what} {file} ({label}) {problem}.", fix=bad_fix, code=codes[1])
     return text

@@ -128,51 +128,30 @@ class DatabricksOIDCSource:
         policy = f"databricks account service-principal-federation-policy list {client}"
         if isinstance(body, dict) and body.get("error") and status < 500:
             # unconfirmed: Databricks' sentences for these refusals (see brickauth_sandbox.workspace.oidc
-            # _policy_mismatch); we classify on the claim the description names.
-            if "issuer" in lowered:
-                return IdentityProviderError(
-                    f"Token exchange refused: no federation policy of service principal {client} trusts "
-                    f"issuer "
-                    f"'{iss}'.",
-                    fix=f"Create a policy with issuer {iss} (check with: {policy}).",
-                    code="BA273",
-                    idp_error=str(body.get("error")),
-                )
-            if "audience" in lowered:
-                return IdentityProviderError(
-                    f"Token exchange refused: audience '{aud}' of the subject token is not in the federation "
-                    f"policy of service principal {client}.",
-                    fix=f"Add '{aud}' to the policy's audiences, or set DATABRICKS_TOKEN_AUDIENCE to an "
-                    f"audience "
-                    f"the policy lists (check with: {policy}).",
-                    code="BA274",
-                    idp_error=str(body.get("error")),
-                )
-            if "subject" in lowered and "expired" not in lowered:
-                return IdentityProviderError(
-                    f"Token exchange refused: subject '{sub}' does not match the federation policy of "
-                    f"service "
-                    f"principal {client}.",
-                    fix=f"Set the policy's subject to '{sub}' (GitHub: "
-                    f"repo:<org>/<repo>:environment:<env> when "
-                    f"the job sets environment:), check with: {policy}.",
-                    code="BA275",
-                    idp_error=str(body.get("error")),
-                )
-            if "expired" in lowered:
-                return IdentityProviderError(
-                    f"Token exchange refused: the subject token from {self.subject.name} has expired.",
-                    fix="Get a fresh token (Kubernetes rotates projected tokens; CI tokens are per job).",
-                    code="BA276",
-                    idp_error=str(body.get("error")),
-                )
-            if "federation policy" in lowered:
-                return IdentityProviderError(
-                    f"Token exchange refused: no federation policy accepts tokens from issuer '{iss}' "
-                    f"(client id {client}).",
-                    fix="Set DATABRICKS_CLIENT_ID to the service principal's application id that has the "
-                    f"policy, or create one (check with: {policy}).",
-                    code="BA278",
-                    idp_error=str(body.get("error")),
-                )
+            # _policy_mismatch); we classify on the claim the description names, first match wins.
+            refusals = (
+                ("issuer" in lowered, "BA273",
+                 f"no federation policy of service principal {client} trusts issuer '{iss}'.",
+                 f"Create a policy with issuer {iss} (check with: {policy})."),
+                ("audience" in lowered, "BA274",
+                 f"audience '{aud}' of the subject token is not in the federation policy of service "
+                 f"principal {client}.",
+                 f"Add '{aud}' to the policy's audiences, or set DATABRICKS_TOKEN_AUDIENCE to an audience "
+                 f"the policy lists (check with: {policy})."),
+                ("subject" in lowered and "expired" not in lowered, "BA275",
+                 f"subject '{sub}' does not match the federation policy of service principal {client}.",
+                 f"Set the policy's subject to '{sub}' (GitHub: repo:<org>/<repo>:environment:<env> when "
+                 f"the job sets environment:), check with: {policy}."),
+                ("expired" in lowered, "BA276",
+                 f"the subject token from {self.subject.name} has expired.",
+                 "Get a fresh token (Kubernetes rotates projected tokens; CI tokens are per job)."),
+                ("federation policy" in lowered, "BA278",
+                 f"no federation policy accepts tokens from issuer '{iss}' (client id {client}).",
+                 "Set DATABRICKS_CLIENT_ID to the service principal's application id that has the "
+                 f"policy, or create one (check with: {policy})."),
+            )  # fmt: skip
+            for applies, code, what, fix in refusals:
+                if applies:
+                    return IdentityProviderError(f"Token exchange refused: {what}", fix=fix, code=code,
+                                                 idp_error=str(body.get("error")))  # fmt: skip
         return from_oauth(body, status)

@@ -23,11 +23,11 @@ that are not secret (issuer, audience, subject, expiry).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Protocol
 
 from brickauth.config.environment import Platform
 from brickauth.errors import ConfigurationError, IdentityProviderError
+from brickauth.flows.credential_files import read_jwt_file
 from brickauth.http import HttpClient
 
 ENTRA_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"
@@ -67,25 +67,13 @@ class FileSubjectToken:
         return f"{self.source} ({self.path})"
 
     def token(self, audience: str) -> str:
-        file = Path(self.path).expanduser()
-        try:
-            text = file.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise ConfigurationError(
-                f"The subject token file {file} ({_label(self.source)}) does not exist.",
-                fix=f"Point {_label(self.source)} at the projected service account token (or the file "
-                f"your CI "
-                "writes the OIDC token to).",
-                code="BA188",
-            ) from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigurationError(
-                f"The subject token file {file} ({_label(self.source)}) cannot be read "
-                f"({type(exc).__name__}).",
-                fix=f"Make {file} readable by this user.",
-                code="BA188",
-            ) from None
-        return _check_jwt(text, f"{file}")
+        label = _label(self.source)
+        return read_jwt_file(
+            self.path, what="subject token file", label=label, codes=("BA188", "BA188"),
+            missing_fix=f"Point {label} at the projected service account token (or the file your CI "
+            "writes the OIDC token to).",
+            bad_fix=f"Point {label} at an OIDC ID token (three dot-separated parts).",
+        )  # fmt: skip
 
 
 @dataclass
