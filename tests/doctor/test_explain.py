@@ -88,6 +88,25 @@ def test_redact_keeps_ids_and_codes() -> None:
     assert redact(text) == text
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        'inner token: token error: {"error":"invalid_request","error_description":"Identity not found"}',
+        "Failed to setup GitHub token: Error: Could not fetch an OIDC token. Add `id-token: write`.",
+        "cannot create token: cannot configure direct auth: host is empty",
+        "const id_token = yield OidcClient.getCall(id_token_url);",
+    ],
+)
+def test_redact_keeps_words_after_secret_named_keys(text: str) -> None:
+    assert redact(text) == text
+
+
+def test_redact_still_masks_unquoted_secret_values() -> None:
+    assert redact("token: s3cr3tvalue1") == "token: ***"
+    assert redact("DATABRICKS_TOKEN=averyveryverylongsecretvalue") == "DATABRICKS_TOKEN=***"
+    assert redact('"password": "hunter"') == '"password": "***"'
+
+
 def test_cli_explain_argument(capsys: pytest.CaptureFixture[str]) -> None:
     code = main(
         [

@@ -318,6 +318,12 @@ CLUE_CASES: dict[str, tuple[str, str, str]] = {
         "Error: oidc: parse .well-known: invalid character '<' looking for beginning of value",
         "account.missing_account_id",
     ),
+    "client.legacy": (
+        "Error: authentication is not configured for provider.",
+        "Error: authentication is not configured for provider. Please configure it\n"
+        "through one of the following options:",
+        "version.client_too_old",
+    ),
     "client.ci": ("HTTP 403 Forbidden", "##[error]HTTP 403 Forbidden", "databricks.token_expired"),
     "client.cli": (_NO_CREDS, "Error: " + _NO_CREDS[len("ValueError: "):], "config.profile_not_found"),
     "status.404": (_HTML, _HTML + " (HTTP 404)", "databricks.oauth_not_enabled_for_host"),

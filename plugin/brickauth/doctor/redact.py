@@ -8,7 +8,7 @@ value the caller knows to be secret (the configured client secret, a fetched tok
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 MASK = "***"
 
@@ -18,7 +18,16 @@ _SECRET_KEYS = (
     r"(?:AZURE|ARM|DATABRICKS)_CLIENT_SECRET|DATABRICKS_TOKEN|BRICKAUTH_SANDBOX_PASSWORD"
 )
 
-_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+# An unquoted value that is an ordinary short word ("token: Error:", "id-token: write", "token error")
+# is prose, not a credential: secrets have digits or symbols, or are long.
+_PLAIN_WORD = re.compile(r"[A-Za-z]{4,15}[:.;,`)]*")
+
+
+def _is_plain_word(match: re.Match[str]) -> bool:
+    return not match.group("quote") and _PLAIN_WORD.fullmatch(match.group("value")) is not None
+
+
+_PATTERNS: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...] = (
     # A JWT: three base64url parts, the first one a JSON header ("eyJ").
     (re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"), "eyJ" + MASK),
     # HTTP authorization header values.
@@ -40,7 +49,7 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
             (?P<value>(?!\*\*\*)[^"'\s,&}\]]{4,})
             """
         ),
-        r"\g<key>\g<quote>" + MASK,
+        lambda m: m.group(0) if _is_plain_word(m) else m.group("key") + m.group("quote") + MASK,
     ),
     # user:password@host in URLs.
     (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@]+):[^@\s/]+@"), r"\1:" + MASK + "@"),

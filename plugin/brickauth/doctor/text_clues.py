@@ -42,6 +42,9 @@ CLUES: dict[str, re.Pattern[str]] = {
         "client.go": r"\bgithub\.com/databricks/|databricks-sdk-go|\bgo\d\.\d+|"
         r"^(\S+ )?(Error: )?default auth: |request visitor: default auth|\binner token: |"
         r"oidc: parse \.well-known",
+        # Wording only releases from before the unified auth printed (the databrickslabs provider 0.x).
+        "client.legacy": r"providers/databrickslabs/databricks|"
+        r"Please configure it\s+through one of the following",
         "client.ci": r"##\[error\]|^\[error\]|::error::|\bvsts\b|azure-pipelines|GITHUB_ACTIONS|"
         r"\bSYSTEM_[A-Z]+\b",
         # Host names and URLs.
@@ -53,7 +56,7 @@ CLUES: dict[str, re.Pattern[str]] = {
         "host.scheme_in_host": r"\b(server_hostname|serverHostname|Hostname)\s*[:=]\s*[\"']?https?://|"
         r"^\s*host:\s*[\"']?https?://|https?://https?://|https?%3A%2F%2F|Failed to resolve '?https?\b",
         "host.path": r"\b(server_hostname|Hostname|host|DATABRICKS_HOST)\s*[:=]\s*[\"']?(https?://)?[\w.-]+\."
-        r"(net|com|cn|us)/[^\s\"',]+|\.(azuredatabricks\.net|databricks\.com)/\?o=|"
+        r"(net|com|cn|us)/[^\s\"',]+|\.(azuredatabricks\.net|databricks\.com)/\\?\?o\\?=|"
         r"\.(azuredatabricks\.net|databricks\.com)/(browse|sql/editor|login\.html|#|onboarding|explore)",
         "host.port": r"\b(?:[a-z0-9-]+\.)+[a-z]{2,}:(?!443\b)\d{2,5}\b|\bport=(?!443\b)\d{2,5}\b|"
         r"\blocalhost:\d{2,5}\b|127\.0\.0\.1:\d{2,5}",
