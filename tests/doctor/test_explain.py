@@ -105,6 +105,9 @@ def test_redact_still_masks_unquoted_secret_values() -> None:
     assert redact("token: s3cr3tvalue1") == "token: ***"
     assert redact("DATABRICKS_TOKEN=averyveryverylongsecretvalue") == "DATABRICKS_TOKEN=***"
     assert redact('"password": "hunter"') == '"password": "***"'
+    assert redact("password: hunter") == "password: ***"  # a plain-word secret is still a secret
+    assert redact("password: write") == "password: ***"
+    assert redact("token: hunter") == "token: ***"  # only a few prose words are left alone
 
 
 def test_cli_explain_argument(capsys: pytest.CaptureFixture[str]) -> None:

@@ -18,13 +18,21 @@ _SECRET_KEYS = (
     r"(?:AZURE|ARM|DATABRICKS)_CLIENT_SECRET|DATABRICKS_TOKEN|BRICKAUTH_SANDBOX_PASSWORD"
 )
 
-# An unquoted value that is an ordinary short word ("token: Error:", "id-token: write", "token error")
-# is prose, not a credential: secrets have digits or symbols, or are long.
-_PLAIN_WORD = re.compile(r"[A-Za-z]{4,15}[:.;,`)]*")
+# After a token-named key, a few ordinary words are prose, not a credential ("token: Error:",
+# "id-token: write", "token: cannot ..."). Only these words, never after a password- or secret-named
+# key, and never quoted: a plain-word password is still masked.
+_PROSE = frozenset(
+    "error errors failed failure cannot could invalid expired missing empty none null undefined true false "
+    "write read open token tokens request required denied permission permissions yield await".split()
+)
+_PROSE_VALUE = re.compile(r"([A-Za-z]+)[:.;,`)]*")
 
 
 def _is_plain_word(match: re.Match[str]) -> bool:
-    return not match.group("quote") and _PLAIN_WORD.fullmatch(match.group("value")) is not None
+    if match.group("quote") or re.search(r"(?i)pass|secret|pwd", match.group("key")):
+        return False
+    word = _PROSE_VALUE.fullmatch(match.group("value"))
+    return word is not None and word.group(1).lower() in _PROSE
 
 
 _PATTERNS: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...] = (
