@@ -19,9 +19,9 @@ from fleet_support import (
     install_stub_az,
     provider,
 )
-from sql_client import connect, current_user
 
 from brickauth.errors import BrickauthError
+from sql_client import connect, current_user
 
 pytest.importorskip("databricks.sql")
 

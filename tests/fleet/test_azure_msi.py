@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 from fleet_support import apply, dirty_env, provider
-from sql_client import connect, current_user
 
 from brickauth.clock import FakeClock
 from brickauth.errors import BrickauthError
+from sql_client import connect, current_user
 
 pytest.importorskip("databricks.sql")
 pytest.importorskip("msal.managed_identity")
