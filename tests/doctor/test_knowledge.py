@@ -436,3 +436,34 @@ def test_a_catch_all_code_leaves_an_unknown_aadsts_code_named_not_guessed() -> N
     line = "brickauth: [BA200] Entra refused the token request: AADSTS4242424: something new. Fix: see it."
     assert [(m.cause_id, m.aadsts) for m in KB.classify(line)] == [(None, 4242424)]
     assert KB.rank(line) == []
+
+
+# Wordings of the same causes that neither the corpus nor the examples contain (other clients, other
+# versions), written from the clients' documented messages: the matchers are families, not copies.
+OTHER_WORDINGS = [
+    ("Error: Personal access tokens are disabled for this workspace.", "databricks.pat_disabled"),
+    ("getaddrinfo EAI_AGAIN adb-1234567890123456.7.azuredatabricks.net", "network.dns"),
+    ("Error: connect ECONNREFUSED 127.0.0.1:8020", "network.connection_refused"),
+    ("x509: certificate is valid for *.corp.example, not adb-1.2.azuredatabricks.net",
+     "network.hostname_mismatch"),
+    ("SSLCertVerificationError: [SSL] self-signed certificate in certificate chain (_ssl.c:1006)",
+     "network.ca_untrusted"),
+    ("[INSUFFICIENT_PERMISSIONS] User does not have the USE CATALOG privilege on catalog `main`.",
+     "databricks.uc_missing_use_catalog"),
+    ("Error: listen tcp 127.0.0.1:8020: bind: port is already in use", "local.loopback_port_in_use"),
+    ("ManagedIdentityCredential authentication failed: the IMDS endpoint is unreachable",
+     "entra.managed_identity_unreachable"),
+    ("databricks.sdk.errors.platform.PermissionDenied: You do not have permission to restart the cluster",
+     "databricks.no_cluster_permission"),
+    ("Error: account_id is required for account-level operations", "account.missing_account_id"),
+    ("Error: The token has expired. Generate a new personal access token.", "databricks.token_expired"),
+    ("keyring.errors.KeyringLocked: Failed to unlock the collection!", "store.keyring_locked"),
+    ("SecretServiceNotAvailableException: org.freedesktop.DBus.Error.Spawn.ExecFailed",
+     "store.secret_service_unavailable"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "cause_id"), OTHER_WORDINGS, ids=[c for _, c in OTHER_WORDINGS])
+def test_other_wordings_of_a_cause_are_recognised(text: str, cause_id: str) -> None:
+    ranked = [c.cause_id for c in KB.rank(text)]
+    assert ranked[:1] == [cause_id], ranked
