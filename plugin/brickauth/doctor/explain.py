@@ -1,15 +1,18 @@
 """``brickauth doctor explain``: find the auth errors in pasted text or a log file and explain each.
 
 It classifies with the knowledge base only: when nothing matches, it says so and shows the error lines
-it could not place, and never guesses. Everything it prints is masked (tokens, secrets, passwords).
+it could not place. When such a text still carries clues (HTTP status, client, host shape, environment
+variables, words like expired or blocked), it also lists up to three candidates ranked from those clues
+(``fallback``): marked as candidates, never as the cause. Everything it prints is masked (tokens,
+secrets, passwords).
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from brickauth.doctor.fallback import FALLBACK_ID
 from brickauth.doctor.knowledge import (
     MAX_CANDIDATES,
     Candidate,
@@ -20,24 +23,10 @@ from brickauth.doctor.knowledge import (
     strip_ansi,
 )
 from brickauth.doctor.redact import Redactor
+from brickauth.doctor.text_clues import error_line
 
 EXPLAIN_SCHEMA = "brickauth.doctor.explain/v1"
 MAX_UNRECOGNIZED = 5
-
-# Lines that look like an error even when no cause matched them.
-_ERRORISH_RE = re.compile(
-    r"(Error\b(?!=)|Exception\b|Traceback \(most recent call last\)|\berror_description\b|\bERROR\b(?!=)|"
-    r"\bfailed\b|\bdenied\b|Unauthori[sz]ed|Forbidden|HTTP ERROR \d{3}|\[Errno|AADSTS\d+)"
-)
-_NOT_AN_ERROR_RE = re.compile(
-    r"ERROR=0|\b0 errors?\b|PASS=\d+ WARN=\d+ ERROR=0|"
-    # dbt's ordinary lines: logger set-up, thrift transport chatter, `dbt debug` summaries.
-    r"\bSetting [\w.]+ logging to \w+|\bthrift\.transport\b|\bT(Sasl)?(Socket|HttpClient|ClientTransport)\b|"
-    r"\b\d+ checks? failed\b|\bAll checks passed\b|\bConnection test: \[ERROR\]|"
-    r"^\S*\s*\[?(info|debug)\s*\]?\s",
-    re.IGNORECASE,
-)
-
 
 @dataclass
 class Unrecognized:
@@ -86,10 +75,9 @@ def explain(
         match.excerpt = mask(match.excerpt)
     unrecognized: list[Unrecognized] = []
     for block in unmatched:
-        for offset, line in enumerate(block.text.splitlines()):
-            if _ERRORISH_RE.search(line) and not _NOT_AN_ERROR_RE.search(line):
-                unrecognized.append(Unrecognized(block.line + offset, mask(line.strip())[:300]))
-                break  # one line per block is enough to point at it
+        found = error_line(block)  # one line per block is enough to point at it
+        if found is not None:
+            unrecognized.append(Unrecognized(found[0], mask(found[1])[:300]))
         if len(unrecognized) >= MAX_UNRECOGNIZED:
             break
     return ExplainResult(matches, unrecognized, source, kb.ranked(matches))
@@ -174,7 +162,12 @@ def render_text(result: ExplainResult) -> str:
         for link in cause.links:
             out.append(f"   Docs: {link}")
         out.append("")
-    if result.unrecognized:
+    if result.unrecognized and any(m.cause_id == FALLBACK_ID for m in result.findings):
+        out.append("Not recognised as a known message (the candidates above come from its clues only):")
+        for item in result.unrecognized:
+            out.append(f"   line {item.line}: {item.excerpt}")
+        out.append("")
+    elif result.unrecognized:
         out.append("Not recognised (brickauth does not know these errors and will not guess):")
         for item in result.unrecognized:
             out.append(f"   line {item.line}: {item.excerpt}")

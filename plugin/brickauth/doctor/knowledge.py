@@ -15,6 +15,10 @@ default credentials") does not name what went wrong: its finding carries up to t
 ``candidates`` (from its ``candidates:`` list), ordered by the clues in the text (client, host shape,
 port, environment variables, HTTP status, content type), each with how to tell it apart and the
 ``brickauth doctor`` check that confirms it.
+
+When no matcher of any cause fires anywhere in a text that still reads like an error, ``fallback``
+ranks up to three candidates from the clues alone: a vague finding, never a confident answer.
+The records (``Cause``, ``Candidate``, ``Match``) live in ``cause``.
 """
 
 from __future__ import annotations
@@ -27,6 +31,14 @@ from typing import Any
 
 import yaml
 
+from brickauth.doctor.cause import AADSTS_PRIORITY as AADSTS_PRIORITY
+from brickauth.doctor.cause import GENERIC_PRIORITY as GENERIC_PRIORITY
+from brickauth.doctor.cause import PATTERN_PRIORITY as PATTERN_PRIORITY
+from brickauth.doctor.cause import Candidate as Candidate
+from brickauth.doctor.cause import Cause as Cause
+from brickauth.doctor.cause import Match as Match
+from brickauth.doctor.cause import _clues_of, _dedupe
+from brickauth.doctor.fallback import FALLBACK_ID, rank_by_clues
 from brickauth.doctor.text_clues import _BA_CODE_RE, _LONE_CODE_RE, _codes_in, excerpt
 from brickauth.doctor.text_clues import CLUES as CLUES
 from brickauth.doctor.text_clues import Block as Block
@@ -37,9 +49,6 @@ from brickauth.doctor.text_clues import split_blocks as split_blocks
 from brickauth.doctor.text_clues import strip_ansi as strip_ansi
 from brickauth.entra_codes import PRIMARY_NUMBER, codes_for
 
-GENERIC_PRIORITY = 30
-AADSTS_PRIORITY = 80
-PATTERN_PRIORITY = 50
 CODE_PRIORITY = 96  # a brickauth code names its cause exactly (unless the cause is generic)
 MAX_CANDIDATES = 3
 DIRECT_MATCH_BONUS = 50  # a vague cause's candidate whose own matchers hit the same block
@@ -56,107 +65,6 @@ DOCTOR_CHECKS = (
 
 class KnowledgeBaseError(ValueError):
     """causes.yaml is malformed (a bug in brickauth, caught by the test suite)."""
-
-
-@dataclass(frozen=True)
-class Cause:
-    id: str
-    category: str
-    title: str
-    explanation: str
-    fix: str
-    links: tuple[str, ...]
-    examples: tuple[str, ...]
-    aadsts: tuple[int, ...] = ()
-    codes: tuple[str, ...] = ()
-    patterns: tuple[re.Pattern[str], ...] = ()
-    requires: re.Pattern[str] | None = None
-    excludes: re.Pattern[str] | None = None
-    priority: int = PATTERN_PRIORITY
-    vague: bool = False
-    candidates: tuple[str, ...] = ()
-    clues: tuple[tuple[str, int], ...] = ()
-    tell: str = ""
-    check: str | None = None
-
-    @property
-    def aadsts_texts(self) -> tuple[str, ...]:
-        return tuple(f"AADSTS{n}" for n in self.aadsts)
-
-    @property
-    def generic(self) -> bool:
-        return self.priority < GENERIC_PRIORITY
-
-    @property
-    def link(self) -> str:
-        return self.links[0] if self.links else ""
-
-    def clue_score(self, clues: frozenset[str]) -> int:
-        return sum(weight for name, weight in self.clues if name in clues)
-
-    def matches(
-        self,
-        block: str,
-        codes: frozenset[int],
-        ba_codes: frozenset[str] = frozenset(),
-        lowered: str | None = None,
-    ) -> bool:
-        if self.excludes is not None and self.excludes.search(block):
-            return False
-        if ba_codes.intersection(self.codes):
-            return True
-        if self.requires is not None and not self.requires.search(block):
-            return False
-        if codes.intersection(self.aadsts):
-            return True
-        lowered = block.lower() if lowered is None else lowered
-        for pattern, needles in zip(self.patterns, self.needles, strict=True):
-            if (not needles or any(n in lowered for n in needles)) and pattern.search(block):
-                return True
-        return False
-
-    @property
-    def needles(self) -> tuple[tuple[str, ...], ...]:
-        """For each pattern, lower-case literals one of which every match contains (empty: no pre-check)."""
-        cached: tuple[tuple[str, ...], ...] | None = self.__dict__.get("_needles")
-        if cached is None:
-            cached = tuple(_needle_set(p.pattern) for p in self.patterns)
-            object.__setattr__(self, "_needles", cached)
-        return cached
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """One possible cause of a finding, with the clues that ranked it."""
-
-    cause: Cause
-    score: int
-    clues: tuple[str, ...] = ()
-
-    @property
-    def cause_id(self) -> str:
-        return self.cause.id
-
-
-@dataclass
-class Match:
-    """One classified error in a text: a known cause, or an unknown AADSTS code (``cause is None``).
-
-    ``candidates`` ranks what the error may really be, most likely first (all considered; output shows
-    ``MAX_CANDIDATES``): the cause itself for a specific text; for a vague cause, the causes it stands for.
-    """
-
-    cause: Cause | None
-    line: int
-    excerpt: str
-    occurrences: int = 1
-    aadsts: int | None = None
-    candidates: list[Candidate] = field(default_factory=list)
-    score: int = 0
-
-    @property
-    def cause_id(self) -> str | None:
-        return self.cause.id if self.cause else None
 
 
 @dataclass
@@ -246,6 +154,9 @@ class KnowledgeBase:
                 else:
                     found[key] = match
         matches = list(found.values())
+        if not matches:  # nothing matched anywhere: rank candidates from the clues alone (vague)
+            guess = rank_by_clues(self.causes, text, clues, unmatched)
+            return ([guess] if guess is not None else []), unmatched
         if any(m.cause is None or not m.cause.generic for m in matches):
             matches = [m for m in matches if m.cause is None or not m.cause.generic]
         return sorted(matches, key=lambda m: m.line), unmatched
@@ -253,7 +164,9 @@ class KnowledgeBase:
     def best(self, text: str) -> Cause | None:
         """The single most specific known cause in ``text`` (for doctor checks), or None."""
         primary = self.primary(self.classify(text))
-        return primary.cause if primary is not None else None
+        if primary is None or primary.cause is None or primary.cause.id == FALLBACK_ID:
+            return None  # clue-only candidates are not a cause to label a check's error with
+        return primary.cause
 
     def primary(self, matches: list[Match]) -> Match | None:
         """The finding that best explains the whole text: a specific one before a vague one."""
@@ -369,21 +282,6 @@ class KnowledgeBase:
                 ranked.append(Candidate(other, direct + other.clue_score(clues), _clues_of(other, used)))
         ranked.sort(key=lambda c: -c.score)
         return _dedupe(ranked)
-
-
-def _clues_of(cause: Cause, clues: tuple[str, ...]) -> tuple[str, ...]:
-    weights = dict(cause.clues)
-    return tuple(name for name in clues if weights.get(name))
-
-
-def _dedupe(ranked: list[Candidate]) -> list[Candidate]:
-    seen: set[str] = set()
-    out: list[Candidate] = []
-    for cand in ranked:
-        if cand.cause_id not in seen:
-            seen.add(cand.cause_id)
-            out.append(cand)
-    return out
 
 
 # ---------------------------------------------------------------------------------------------------

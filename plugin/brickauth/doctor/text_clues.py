@@ -81,6 +81,20 @@ CLUES: dict[str, re.Pattern[str]] = {
     }.items()
 }
 
+# Lines that look like an error even when no cause matched them.
+ERRORISH_RE = re.compile(
+    r"(Error\b(?!=)|Exception\b|Traceback \(most recent call last\)|\berror_description\b|\bERROR\b(?!=)|"
+    r"\bfailed\b|\bdenied\b|Unauthori[sz]ed|Forbidden|HTTP ERROR \d{3}|\[Errno|AADSTS\d+)"
+)
+NOT_AN_ERROR_RE = re.compile(
+    r"ERROR=0|\b0 errors?\b|PASS=\d+ WARN=\d+ ERROR=0|"
+    # dbt's ordinary lines: logger set-up, thrift transport chatter, `dbt debug` summaries.
+    r"\bSetting [\w.]+ logging to \w+|\bthrift\.transport\b|\bT(Sasl)?(Socket|HttpClient|ClientTransport)\b|"
+    r"\b\d+ checks? failed\b|\bAll checks passed\b|\bConnection test: \[ERROR\]|"
+    r"^\S*\s*\[?(info|debug)\s*\]?\s",
+    re.IGNORECASE,
+)
+
 
 @dataclass(frozen=True)
 class Block:
@@ -198,6 +212,14 @@ def _codes_in(text: str) -> frozenset[int]:
     for group in _ERROR_CODES_RE.findall(text):
         codes.update(int(c) for c in re.findall(r"\d+", group))
     return frozenset(codes)
+
+
+def error_line(block: Block) -> tuple[int, str] | None:
+    """The number and text of the first line of ``block`` that reads like an error, or None."""
+    for offset, line in enumerate(block.text.splitlines()):
+        if ERRORISH_RE.search(line) and not NOT_AN_ERROR_RE.search(line):
+            return block.line + offset, line.strip()
+    return None
 
 
 def split_blocks(text: str) -> list[Block]:
