@@ -139,3 +139,57 @@ def test_one_home_for_entra_error_knowledge() -> None:
         assert {int(n) for n in listed.group(1).split("/")} == {
             n for n, k in ENTRA_CODES.items() if k.code == code
         }, code
+
+
+# The layers of docs/DESIGN.md: a module imports (at module level) only from its own layer or lower
+# numbers. Function-level imports are the documented narrow exceptions (config -> flows, sign-in page ->
+# doctor) and are allowed; cycles among them are caught above.
+LAYERS: dict[int, tuple[str, ...]] = {
+    1: ("errors", "secret", "token", "windows", "clock", "durations", "bounded", "entra", "entra_codes",
+        "hosts", "logging_utils"),
+    2: ("config",),
+    3: ("http", "oauth.metadata", "oauth.pkce", "oauth.client", "oauth.loopback", "oauth.landing",
+        "idp_errors", "browser"),
+    4: ("store",),
+    5: ("lifecycle", "flows", "oauth", "exchange"),
+    6: ("provider",),
+    7: ("doctor", "cli"),
+}  # fmt: skip
+
+
+def _layer(module: str) -> int | None:
+    found = [(len(name), n) for n, names in LAYERS.items() for name in names
+             if module == name or module.startswith(name + ".")]  # fmt: skip
+    return max(found)[1] if found else None
+
+
+def test_module_level_imports_follow_the_layers() -> None:
+    root = Path(brickauth.__file__).parent
+    problems = []
+    for path in sorted(root.rglob("*.py")):
+        parts = list(path.relative_to(root).with_suffix("").parts)
+        module = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        if not module or module == "__main__":
+            continue
+        own = _layer(module)
+        assert own is not None, f"{module} has no layer: add it to LAYERS and docs/DESIGN.md"
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            targets: list[str] = []
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("brickauth."):
+                base = node.module.removeprefix("brickauth.")
+                # `from brickauth.oauth import landing` imports the submodule oauth.landing
+                targets = [f"{base}.{a.name}" if _is_module(root, f"{base}.{a.name}") else base
+                           for a in node.names]  # fmt: skip
+            elif isinstance(node, ast.Import):
+                targets = [a.name.removeprefix("brickauth.") for a in node.names
+                           if a.name.startswith("brickauth.")]  # fmt: skip
+            for target in targets:
+                layer = _layer(target)
+                if layer is not None and layer > own:
+                    problems.append(f"{module} (layer {own}) imports {target} (layer {layer})")
+    assert problems == []
+
+
+def _is_module(root: Path, dotted: str) -> bool:
+    path = root.joinpath(*dotted.split("."))
+    return path.with_suffix(".py").exists() or (path / "__init__.py").exists()

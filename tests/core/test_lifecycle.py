@@ -10,8 +10,9 @@ import pytest
 
 from brickauth.clock import FakeClock
 from brickauth.errors import IdentityProviderError, InvalidClientError, NetworkError
-from brickauth.lifecycle import RefreshingToken, RefreshPolicy, TokenSource
+from brickauth.lifecycle import RefreshingToken, TokenSource
 from brickauth.token import AccessToken
+from brickauth.windows import RefreshPolicy
 
 HOUR = 3600.0
 

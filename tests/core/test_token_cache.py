@@ -221,7 +221,8 @@ def test_processes_sharing_the_store_make_about_one_request_per_lifetime(tmp_pat
     started at different moments: the machine asks the identity provider once per shared refresh
     (ttl / (ttl - lead): 1.04 for one-hour tokens), never once per process or per advisory window,
     and each process reads the store a few times per lifetime, not on every call."""
-    from brickauth.lifecycle import DEFAULT_POLICY, RefreshingToken
+    from brickauth.lifecycle import RefreshingToken
+    from brickauth.windows import DEFAULT_POLICY
 
     clock = FakeClock(1000.0)
     store = FileStore(tmp_path / "tokens", lock_dir=tmp_path / "locks")

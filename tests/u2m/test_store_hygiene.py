@@ -21,12 +21,13 @@ from brickauth.config import resolve_settings
 from brickauth.errors import LoginRequiredError, NetworkError
 from brickauth.flows.azure_u2m import AzureU2MSource
 from brickauth.flows.databricks_u2m import DatabricksU2MSource
-from brickauth.lifecycle import RefreshingToken, RefreshPolicy
+from brickauth.lifecycle import RefreshingToken
 from brickauth.oauth.u2m import U2MSource
 from brickauth.store.file import FileStore
 from brickauth.store.keys import StoreKey
 from brickauth.store.memory import MemoryStore
 from brickauth.token import AccessToken
+from brickauth.windows import RefreshPolicy
 
 HOST = "https://adb-1234567890123456.7.azuredatabricks.net"
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"

@@ -11,7 +11,6 @@ from brickauth.config.fields import Family
 from brickauth.config.model import Report, Settings
 from brickauth.config.sources import Lookup, layer_rank
 from brickauth.errors import ConfigurationError
-from brickauth.flows.credential_files import check_certificate, check_federated_token_file
 
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 TENANT_DOMAIN = re.compile(r"^(?=.{4,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]{2,63}$")
@@ -106,6 +105,9 @@ def _validate_azure(s: Settings, lookup: Lookup, report: Report) -> None:
         ), a[0])  # fmt: skip
         return
     chosen = ranked[0][0]
+    # Credential material belongs to the flows (layer 5): imported here, where a file is checked.
+    from brickauth.flows.credential_files import check_certificate, check_federated_token_file
+
     try:
         if chosen == "client_secret" and s.client_secret is not None:
             problem = secret_shape_problem(

@@ -34,7 +34,6 @@ from brickauth.errors import (
     LoginRequiredError,
 )
 from brickauth.http import HttpClient
-from brickauth.lifecycle import is_shareable
 from brickauth.oauth import landing
 from brickauth.oauth.loopback import Callback, LoopbackServer
 from brickauth.oauth.u2m_apps import AppChoice
@@ -42,6 +41,7 @@ from brickauth.oauth.u2m_documents import document_problem
 from brickauth.oauth.u2m_logout import forget
 from brickauth.store import Document, StoreKey, TokenStore, open_store
 from brickauth.token import AccessToken
+from brickauth.windows import is_shareable
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ A flow's ``TokenSource`` that has ``cache_identity()`` is wrapped in ``MachineCa
 default; ``BRICKAUTH_TOKEN_CACHE=off`` / ``token_cache: false`` turns it off). ``fetch()``:
 
 1. reads the entry for this identity from the token store (the one U2M sign-ins use): a token before
-   its mandatory window (``lifecycle.is_shareable``: more than 2.5 min of a one-hour token left) is
+   its mandatory window (``windows.is_shareable``: more than 2.5 min of a one-hour token left) is
    returned as it is: no lock, no network;
 2. otherwise takes the cross-process lock for the entry, reads it again (another process may just
    have fetched), and only then asks the identity provider, and saves the answer for the others.
@@ -35,11 +35,11 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from brickauth.clock import SYSTEM_CLOCK, Clock
 from brickauth.errors import TokenStoreError
-from brickauth.lifecycle import is_shareable
 from brickauth.store.base import Document, TokenStore
 from brickauth.store.keys import StoreKey
 from brickauth.store.paths import private_dir, state_dir
 from brickauth.token import AccessToken
+from brickauth.windows import is_shareable
 
 if TYPE_CHECKING:
     from brickauth.config import Settings
