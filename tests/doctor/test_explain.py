@@ -95,6 +95,7 @@ def test_redact_keeps_ids_and_codes() -> None:
         "Failed to setup GitHub token: Error: Could not fetch an OIDC token. Add `id-token: write`.",
         "cannot create token: cannot configure direct auth: host is empty",
         "const id_token = yield OidcClient.getCall(id_token_url);",
+        "failed during request visitor: token: oauth2: cannot fetch token: Response: {...}",
     ],
 )
 def test_redact_keeps_words_after_secret_named_keys(text: str) -> None:
@@ -108,6 +109,8 @@ def test_redact_still_masks_unquoted_secret_values() -> None:
     assert redact("password: hunter") == "password: ***"  # a plain-word secret is still a secret
     assert redact("password: write") == "password: ***"
     assert redact("token: hunter") == "token: ***"  # only a few prose words are left alone
+    assert redact("token: hunter2: x") == "token: hunter2: x"  # an error chain's layer name...
+    assert redact("password: hunter2: x") == "password: *** x"  # ...never after a password key
 
 
 def test_cli_explain_argument(capsys: pytest.CaptureFixture[str]) -> None:

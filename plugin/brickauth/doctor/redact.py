@@ -28,11 +28,17 @@ _PROSE = frozenset(
 _PROSE_VALUE = re.compile(r"([A-Za-z]+)[:.;,`)]*")
 
 
+# A Go-style error chain names its layers ("token: oauth2: cannot fetch token: Response: ..."): a short
+# identifier followed by a colon, after a token-named key, is the next layer's name, not a value.
+_CHAIN_LINK = re.compile(r"[A-Za-z][A-Za-z0-9_]{1,15}:")
+
+
 def _is_plain_word(match: re.Match[str]) -> bool:
     if match.group("quote") or re.search(r"(?i)pass|secret|pwd", match.group("key")):
         return False
-    word = _PROSE_VALUE.fullmatch(match.group("value"))
-    return word is not None and word.group(1).lower() in _PROSE
+    value = match.group("value")
+    word = _PROSE_VALUE.fullmatch(value)
+    return (word is not None and word.group(1).lower() in _PROSE) or _CHAIN_LINK.fullmatch(value) is not None
 
 
 _PATTERNS: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...] = (
