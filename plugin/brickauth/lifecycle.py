@@ -27,16 +27,13 @@ import random
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from brickauth.bounded import run_bounded
 from brickauth.clock import SYSTEM_CLOCK, Clock
 from brickauth.errors import BrickauthError, IdentityProviderError, NetworkError
 from brickauth.token import AccessToken, expires_at_for
 from brickauth.windows import DEFAULT_POLICY, RefreshPolicy
-
-if TYPE_CHECKING:
-    pass
 
 log = logging.getLogger(__name__)
 
@@ -242,8 +239,8 @@ class RefreshingToken:
             )
             ttl = 0.0
         usable_until = token.expires_at - p.skew(ttl)
-        mandatory_at = usable_until - min(p.mandatory_lead, p.mandatory_fraction * ttl)
-        advisory_at = usable_until - min(p.advisory_lead, p.advisory_fraction * ttl)
+        mandatory_at = usable_until - p.mandatory(ttl)
+        advisory_at = usable_until - p.advisory(ttl)
         return _State(token, min(advisory_at, mandatory_at), mandatory_at, usable_until)
 
 

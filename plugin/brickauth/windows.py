@@ -32,12 +32,20 @@ class RefreshPolicy:
         """How long before ``exp`` a token of lifetime ``ttl`` stops being handed out."""
         return min(self.expiry_skew, max(self.expiry_skew_min, self.expiry_skew_fraction * ttl), ttl / 2)
 
+    def mandatory(self, ttl: float) -> float:
+        """How long before ``usable_until`` callers block on a refresh."""
+        return min(self.mandatory_lead, self.mandatory_fraction * ttl)
+
+    def advisory(self, ttl: float) -> float:
+        """How long before ``usable_until`` a background refresh starts."""
+        return min(self.advisory_lead, self.advisory_fraction * ttl)
+
     def shared_refresh_lead(self, ttl: float) -> float:
         """How long before ``exp`` a token shared through the machine's store (M2M cache, U2M sign-in)
         is replaced: the start of its mandatory window, by its whole lifetime. Until then every process
         takes it from the store as it is; so the machine makes about one token request per lifetime
         (1.04 for one-hour tokens), where each process on its own would refresh at its advisory point."""
-        return self.skew(ttl) + min(self.mandatory_lead, self.mandatory_fraction * ttl)
+        return self.skew(ttl) + self.mandatory(ttl)
 
 
 DEFAULT_POLICY = RefreshPolicy()

@@ -30,12 +30,18 @@ def _ranked(text: str) -> list[str]:
 @pytest.mark.parametrize(
     ("text", "first"),
     [
+        # HTTP status clues
         ("Error: request to the workspace failed with status 407", "network.proxy"),
         ("Error: request failed with status 429", "databricks.service_unavailable"),
         ("Error: request failed with status 502", "databricks.service_unavailable"),
+        # word clues
+        ("Error: the session expired", "databricks.token_expired"),
+        ("Error: could not save to the keyring", "store.no_keyring_backend"),
+        ("Error: the address is blocked", "databricks.ip_access_list_blocked"),
+        ("Error: the certificate of the server is not trusted", "network.ca_untrusted"),
     ],
 )
-def test_status_clues_rank(text: str, first: str) -> None:
+def test_status_and_word_clues_rank(text: str, first: str) -> None:
     assert _ranked(text)[0] == first
 
 
@@ -66,19 +72,6 @@ def test_client_clues_reorder_but_never_name_a_cause_alone() -> None:
     assert "client.sql_connector" in KB.rank(connector)[2].clues
     # A client's fingerprint alone is no candidate: "databricks.sql" says who printed it, not why.
     assert KB.rank("databricks.sql.exc.SomethingOdd: request failed") == []
-
-
-@pytest.mark.parametrize(
-    ("text", "first"),
-    [
-        ("Error: the session expired", "databricks.token_expired"),
-        ("Error: could not save to the keyring", "store.no_keyring_backend"),
-        ("Error: the address is blocked", "databricks.ip_access_list_blocked"),
-        ("Error: the certificate of the server is not trusted", "network.ca_untrusted"),
-    ],
-)
-def test_word_clues_rank(text: str, first: str) -> None:
-    assert _ranked(text)[0] == first
 
 
 @pytest.mark.parametrize(

@@ -134,10 +134,10 @@ def load_profile(
         path_text, file_source = str(given["config_file"]), "explicit"
     elif config_file is not None:
         path_text, file_source = os.fspath(config_file), "argument"
-    elif env.get("DATABRICKS_CONFIG_FILE", "").strip():
-        path_text, file_source = env["DATABRICKS_CONFIG_FILE"].strip(), "env:DATABRICKS_CONFIG_FILE"
-    else:
-        path_text, file_source = "~/.databrickscfg", "default"
+    else:  # the file the CLI reads and writes
+        path_text = str(config_path(env))
+        file_from_env = bool(env.get("DATABRICKS_CONFIG_FILE", "").strip())
+        file_source = "env:DATABRICKS_CONFIG_FILE" if file_from_env else "default"
     path = Path(path_text).expanduser()
     if not path.is_file():
         if file_source != "default":

@@ -162,13 +162,11 @@ def render_text(result: ExplainResult) -> str:
         for link in cause.links:
             out.append(f"   Docs: {link}")
         out.append("")
-    if result.unrecognized and any(m.cause_id == FALLBACK_ID for m in result.findings):
-        out.append("Not recognised as a known message (the candidates above come from its clues only):")
-        for item in result.unrecognized:
-            out.append(f"   line {item.line}: {item.excerpt}")
-        out.append("")
-    elif result.unrecognized:
-        out.append("Not recognised (brickauth does not know these errors and will not guess):")
+    if result.unrecognized:
+        if any(m.cause_id == FALLBACK_ID for m in result.findings):
+            out.append("Not recognised as a known message (the candidates above come from its clues only):")
+        else:
+            out.append("Not recognised (brickauth does not know these errors and will not guess):")
         for item in result.unrecognized:
             out.append(f"   line {item.line}: {item.excerpt}")
         out.append("")

@@ -95,7 +95,6 @@ WORDS: dict[str, re.Pattern[str]] = {
         r"\b(does|do|did)(n't| not) (have|contain|support|exist|match)\b|"
         r"\bonly (accessible|available|allowed)\b|"
         r"\bno \S+( \S+)?( \S+)? (found|available|configured|passed)\b",
-        "status.429": r"\b429\b|\bToo Many Requests\b|\brate.?limit",
     }.items()
 }
 

@@ -75,6 +75,7 @@ CLUES: dict[str, re.Pattern[str]] = {
         "status.403": r"\b403\b|Forbidden|PERMISSION_DENIED|PermissionDenied",
         "status.404": r"\b404\b|Not Found\b|NOT_FOUND|ENDPOINT_NOT_FOUND",
         "status.407": r"\b407\b|Proxy Authentication Required",
+        "status.429": r"\b429\b|\bToo Many Requests\b|\brate.?limit",
         "status.5xx": r"\b50[0234]\b|Bad Gateway|Service Unavailable|Gateway Time-?out",
         "content.html": r"<html|<!DOCTYPE|text/html|<title>|<body",
         "content.json": r"application/json|\"error_code\"\s*:|\"error\"\s*:\s*\"",

@@ -52,8 +52,6 @@ RESIGN_IN_ERRORS = frozenset({"invalid_grant", "interaction_required", "login_re
 REFRESH_LOCK_TIMEOUT = 90.0
 
 
-
-
 def needs_new_sign_in(err: BaseException) -> bool:
     if isinstance(err, InvalidGrantError):
         return True
