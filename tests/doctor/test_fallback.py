@@ -108,3 +108,20 @@ def test_priors_name_known_causes_and_known_clues() -> None:
         for cause_id, weight in priors.items():
             assert cause_id in KB and not KB[cause_id].vague and 0 < weight <= 50, (clue, cause_id)
     assert set(fallback.WORDS) - set(fallback.PRIORS) <= {"word.failure"}
+
+
+@pytest.mark.parametrize(
+    ("text", "first"),
+    [
+        ("Error: 403 Forbidden while starting cluster 0101-123456-abcd", "databricks.no_cluster_permission"),
+        ("databricks.sdk.errors.PermissionDenied: 403 Forbidden", "databricks.principal_not_in_workspace"),
+        ("HTTP 401 Unauthorized", "databricks.invalid_token"),
+    ],
+)
+def test_a_vague_match_ranks_its_candidates_by_the_words_of_the_block(text: str, first: str) -> None:
+    """A bare 403 names no cause; the resource it was about (a cluster) does, even if unlisted."""
+    matches = KB.classify(text)
+    primary = KB.primary(matches)
+    assert primary is not None and primary.cause is not None and primary.cause.vague
+    assert primary.cause.id != fallback.FALLBACK_ID  # a vague cause matched; its ranking read the words
+    assert KB.ranked(matches)[0].cause_id == first

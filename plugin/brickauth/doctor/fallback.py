@@ -58,7 +58,7 @@ WORDS: dict[str, re.Pattern[str]] = {
         "word.refused": r"\brefused\b|\bECONNREFUSED\b",
         "word.resolve": r"\bresolve (the )?(host|hostname|name|address)|\bgetaddrinfo\b|\bno such host\b|"
         r"\bname or service not known\b|\bNameResolutionError\b|\bfailed to resolve\b",
-        "word.warehouse": r"\bwarehouse\b|\bhttp_?path\b|/sql/1\.0/",
+        "word.warehouse": r"\bwarehouse\b|\bhttp_?path\b|/sql/1\.0/|\bSQL endpoint\b",
         "word.cluster": r"\bcluster\b",
         "word.catalog": r"\bcatalog\b|\bschema\b|\btable\b",
         "word.secret": r"\bclient[_ ]secret\b|\bsecret\b",
@@ -150,10 +150,10 @@ PRIORS: dict[str, dict[str, int]] = {
                      "store.secret_service_unavailable": 15},
     "word.refused": {"network.connection_refused": 30},
     "word.resolve": {"network.dns": 30},
-    "word.warehouse": {"databricks.no_can_use_warehouse": 10, "databricks.warehouse_stopped": 10,
+    "word.warehouse": {"databricks.no_can_use_warehouse": 12, "databricks.warehouse_stopped": 10,
                        "databricks.warehouse_not_found": 8},
-    "word.cluster": {"databricks.no_cluster_permission": 12},
-    "word.catalog": {"databricks.uc_missing_privilege": 12},
+    "word.cluster": {"databricks.no_cluster_permission": 40},
+    "word.catalog": {"databricks.uc_missing_privilege": 25},
     "word.secret": {"entra.invalid_client_secret": 10, "databricks.oauth_invalid_client": 10},
     # A message that asks to sign in (again): no session stored, or the stored one ran out.
     "word.sign_in": {"store.not_signed_in": 15, "databricks.refresh_token_expired": 10,
@@ -170,16 +170,16 @@ PRIORS: dict[str, dict[str, int]] = {
     "word.cancelled": {"entra.consent_declined": 25},
     "word.authority": {"entra.authority_unusable": 25},
     "word.audience": {"token.wrong_audience": 25, "databricks.federation_audience": 10},
-    "word.missing": {"config.missing_setting": 20, "config.profile_incomplete": 5},
+    "word.missing": {"config.missing_setting": 30, "config.profile_incomplete": 5},
     "word.try_later": {"databricks.service_unavailable": 15, "databricks.unresponsive": 15},
     "word.gateway": {"network.proxy": 15, "databricks.service_unavailable": 10},
     "word.pem": {"config.certificate_unusable": 30, "network.ca_bundle_missing": 10},
     "word.refresh_token": {"databricks.refresh_token_expired": 15, "entra.refresh_token_inactive": 15},
     "word.again": {"databricks.refresh_token_expired": 15, "entra.refresh_token_inactive": 15},
-    "word.host_conflict": {"config.host_mismatch": 30},
+    "word.host_conflict": {"config.host_mismatch": 50},
     "word.token_file": {"config.federated_token_file": 25, "config.no_subject_token": 10},
     "word.override": {"config.env_forces_auth_type": 20, "config.multiple_auth_methods": 10},
-    "word.admin": {"account.admin_required": 15, "databricks.missing_workspace_access": 5},
+    "word.admin": {"account.admin_required": 30, "databricks.missing_workspace_access": 5},
     # MSAL's silent flow reads the cache: failing there means no account was signed in (or kept).
     "word.silent": {"store.not_signed_in": 20},
     "word.oauth_host": {"databricks.oauth_not_enabled_for_host": 25},
@@ -199,6 +199,16 @@ def words_in(text: str) -> frozenset[str]:
     return frozenset(name for name, pattern in WORDS.items() if pattern.search(text))
 
 
+def clue_points(cause: Cause, clues: frozenset[str]) -> tuple[int, tuple[str, ...]]:
+    """How strongly ``clues`` point at ``cause`` (capped causes.yaml weights plus ``PRIORS``)."""
+    weights = {name: min(weight, YAML_WEIGHT_CAP) for name, weight in cause.clues}
+    for clue, priors in PRIORS.items():
+        if cause.id in priors:
+            weights[clue] = weights.get(clue, 0) + priors[cause.id]
+    used = tuple(sorted(name for name in clues if weights.get(name, 0) > 0))
+    return sum(weights.get(name, 0) for name in clues), used
+
+
 def score_causes(causes: tuple[Cause, ...], clues: frozenset[str]) -> list[Candidate]:
     """Every specific cause the clues point at with at least ``MIN_SCORE``, best first.
 
@@ -210,12 +220,7 @@ def score_causes(causes: tuple[Cause, ...], clues: frozenset[str]) -> list[Candi
     for cause in causes:
         if cause.vague or cause.generic:
             continue  # a catch-all is no candidate: it stands for the specific causes ranked here
-        weights = {name: min(weight, YAML_WEIGHT_CAP) for name, weight in cause.clues}
-        for clue, priors in PRIORS.items():
-            if cause.id in priors:
-                weights[clue] = weights.get(clue, 0) + priors[cause.id]
-        used = tuple(sorted(name for name in clues if weights.get(name, 0) > 0))
-        total = sum(weights.get(name, 0) for name in clues)
+        total, used = clue_points(cause, clues)
         if total >= MIN_SCORE and any(not name.startswith("client.") for name in used):
             ranked.append((-total, order[cause.id], Candidate(cause, total, used)))
     return [cand for _, _, cand in sorted(ranked, key=lambda item: item[:2])]

@@ -13,8 +13,9 @@ and a text with a known AADSTS code is never given a cause that belongs to anoth
 A *vague* cause (``vague: true``: a bare 403, "Error during request to server", "cannot configure
 default credentials") does not name what went wrong: its finding carries up to three ranked
 ``candidates`` (from its ``candidates:`` list), ordered by the clues in the text (client, host shape,
-port, environment variables, HTTP status, content type), each with how to tell it apart and the
-``brickauth doctor`` check that confirms it.
+port, environment variables, HTTP status, content type) and the words of its block (cluster, catalog,
+admin, expired: ``fallback.WORDS``, which may also name a specific cause the list lacks), each with how
+to tell it apart and the ``brickauth doctor`` check that confirms it.
 
 When no matcher of any cause fires anywhere in a text that still reads like an error, ``fallback``
 ranks up to three candidates from the clues alone: a vague finding, never a confident answer.
@@ -38,7 +39,7 @@ from brickauth.doctor.cause import Candidate as Candidate
 from brickauth.doctor.cause import Cause as Cause
 from brickauth.doctor.cause import Match as Match
 from brickauth.doctor.cause import _clues_of, _dedupe
-from brickauth.doctor.fallback import FALLBACK_ID, rank_by_clues
+from brickauth.doctor.fallback import FALLBACK_ID, clue_points, rank_by_clues, score_causes, words_in
 from brickauth.doctor.text_clues import _BA_CODE_RE, _LONE_CODE_RE, _codes_in, excerpt
 from brickauth.doctor.text_clues import CLUES as CLUES
 from brickauth.doctor.text_clues import Block as Block
@@ -53,6 +54,9 @@ CODE_PRIORITY = 96  # a brickauth code names its cause exactly (unless the cause
 MAX_CANDIDATES = 3
 DIRECT_MATCH_BONUS = 50  # a vague cause's candidate whose own matchers hit the same block
 CLUE_TIEBREAK = 10  # most that clues add to or take from a cause's priority within one block
+WORD_CAP = 40  # most that a block's words add to a vague cause's candidate
+WORD_MIN = 25  # words that point at an unlisted specific cause this strongly make it a candidate
+WORD_BASE = 80  # its base score (a listed candidate starts at 100 minus 4 per place)
 CATEGORIES = ("entra", "databricks", "account", "network", "local", "store", "config", "version", "token")
 
 # Checks of `brickauth doctor` (docs/doctor-json.md) that a cause's `check:` may name.
@@ -270,12 +274,22 @@ class KnowledgeBase:
             ranked.sort(key=lambda c: -c.score)
             return _dedupe([first, *ranked])
         ranked = []
+        # Words of the block (cluster, catalog, admin, expired, ...) move candidates up, and can name a
+        # specific cause the vague one does not list: a bare 403 about a cluster is about the cluster.
+        worded = clues | words_in(block)
         for position, other_id in enumerate(cause.candidates):
             other = self._by_id[other_id]
             prior = 100 - 4 * position
             if block and other.matches(block, frozenset(), frozenset()):
                 prior += DIRECT_MATCH_BONUS  # the text itself says it (e.g. beside a legacy catch-all code)
-            ranked.append(Candidate(other, prior + other.clue_score(clues), _clues_of(other, used)))
+            words = min(WORD_CAP, clue_points(other, worded - clues)[0])
+            ranked.append(Candidate(other, prior + other.clue_score(clues) + words, _clues_of(other, used)))
+        listed = set(cause.candidates)
+        for named in score_causes(self.causes, worded):
+            if named.cause_id not in listed and named.cause_id != cause.id:
+                points = clue_points(named.cause, worded - clues)[0]
+                if points >= WORD_MIN:
+                    ranked.append(Candidate(named.cause, WORD_BASE + min(WORD_CAP, points), named.clues))
         for other_score, other in others:  # specific causes the same block names outright
             if not other.generic and not other.vague:
                 direct = 100 + DIRECT_MATCH_BONUS - max(0, score - other_score) // 2
