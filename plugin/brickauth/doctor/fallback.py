@@ -8,6 +8,11 @@ ranked from those clues. The answer is always a *vague* finding (``FALLBACK``): 
 apart with `brickauth doctor`, never a confident first-place claim, and never a cause that belongs to
 an error code (an AADSTS or brickauth code in the text is matched, or named as unknown, before this).
 
+Before the clues, the text's wording is compared with every cause's documented messages
+(``doctor.similar``): when the clues name nothing, the causes it reads most like are the candidates
+(with a sign of failure in the text, or wording close enough on its own); when they do, those fill
+the places the clues leave free.
+
 A cause's score is the sum, over the clues in the text, of its own clue weight in ``causes.yaml``
 (capped at ``YAML_WEIGHT_CAP``: those weights were written to tip a close call between matched
 causes, not to name a cause alone) and the ``PRIORS`` below. The priors are written from the clients'
@@ -19,14 +24,17 @@ named at all, and ties keep the order of ``causes.yaml``.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
-from brickauth.doctor.cause import Candidate, Cause, Match
+from brickauth.doctor.cause import Candidate, Cause, Match, _dedupe
 from brickauth.doctor.text_clues import Block, error_line
 
 FALLBACK_ID = "general.clues_only"
 MIN_SCORE = 15
 YAML_WEIGHT_CAP = 20
 MAX_CANDIDATES = 3
+WORDING_CLUE = "wording.similar"  # a candidate named because the text reads like its documented messages
+STRONG_SIMILARITY = 30  # percent: wording this close names candidates even without a failure word
 
 FALLBACK = Cause(
     id=FALLBACK_ID,
@@ -227,18 +235,36 @@ def score_causes(causes: tuple[Cause, ...], clues: frozenset[str]) -> list[Candi
 
 
 def rank_by_clues(
-    causes: tuple[Cause, ...], text: str, clues: frozenset[str], blocks: list[Block]
+    causes: tuple[Cause, ...],
+    text: str,
+    clues: frozenset[str],
+    blocks: list[Block],
+    similar: Sequence[tuple[Cause, float]] = (),
 ) -> Match | None:
-    """A vague finding with up to three clue-ranked candidates, or None (no clue, or no sign of failure).
+    """A vague finding with up to three candidates, or None (no clue, or no sign of failure).
 
     A sign of failure is a line that reads like an error (``text_clues.error_line``), an HTTP error
-    status or a word such as *expired*, *blocked* or *timed out*.
+    status or a word such as *expired*, *blocked* or *timed out*. The causes whose documented wording
+    the text reads most like (``similar``, from ``doctor.similar``) come first, then the causes its
+    clues point at; a vague cause's place goes to the first of its candidates not named yet.
     """
     clues = clues | words_in(text)
     found = next((line for line in map(error_line, blocks) if line is not None), None)
-    if found is None and clues.isdisjoint(_FAILURE_CLUES):
-        return None
-    candidates = score_causes(causes, clues)
+    failing = found is not None or not clues.isdisjoint(_FAILURE_CLUES)
+    by_id = {cause.id: cause for cause in causes}
+    worded: list[Candidate] = []
+    for cause, similarity in similar:
+        if cause.vague or cause.generic:
+            cause = next((by_id[c] for c in cause.candidates if c not in {w.cause_id for w in worded}), cause)
+        if not cause.vague and not cause.generic and cause.id not in {w.cause_id for w in worded}:
+            worded.append(Candidate(cause, round(100 * similarity), (WORDING_CLUE,)))
+    if not failing:  # without a sign of failure, only close wording names candidates
+        worded = [cand for cand in worded if cand.score >= STRONG_SIMILARITY]
+    ranked = score_causes(causes, clues) if failing else []
+    if ranked:  # the clues rank first; wording fills the places they leave, below them
+        floor = ranked[-1].score
+        worded = [Candidate(c.cause, min(c.score, floor - 1 - i), c.clues) for i, c in enumerate(worded)]
+    candidates = _dedupe([*ranked, *worded])[:MAX_CANDIDATES]
     if not candidates:
         return None
     if found is None:

@@ -40,6 +40,7 @@ from brickauth.doctor.cause import Cause as Cause
 from brickauth.doctor.cause import Match as Match
 from brickauth.doctor.cause import _clues_of, _dedupe
 from brickauth.doctor.fallback import FALLBACK_ID, clue_points, rank_by_clues, score_causes, words_in
+from brickauth.doctor.similar import MIN_SIMILARITY, WordingIndex
 from brickauth.doctor.text_clues import _BA_CODE_RE, _LONE_CODE_RE, _codes_in, excerpt
 from brickauth.doctor.text_clues import CLUES as CLUES
 from brickauth.doctor.text_clues import Block as Block
@@ -80,6 +81,7 @@ class KnowledgeBase:
     # Pre-check index: a cause whose every pattern has a needle is tried only when one is in the text.
     _always: frozenset[int] = field(default=frozenset(), repr=False)
     _by_needle: dict[str, list[int]] = field(default_factory=dict, repr=False)
+    _wording: WordingIndex | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self._build_index()
@@ -112,6 +114,16 @@ class KnowledgeBase:
                 for needle in {n for needles in cause.needles for n in needles}:
                     self._by_needle.setdefault(needle, []).append(index)
         self._always = frozenset(always)
+
+    def wording(self) -> WordingIndex:
+        """The index of the causes' own wording (examples, title, tell), built on first use."""
+        if self._wording is None:
+            self._wording = WordingIndex(
+                (cause.id, text)
+                for cause in self.causes
+                for text in (*cause.examples, f"{cause.title}. {cause.tell}")
+            )
+        return self._wording
 
     def __getitem__(self, cause_id: str) -> Cause:
         return self._by_id[cause_id]
@@ -158,8 +170,9 @@ class KnowledgeBase:
                 else:
                     found[key] = match
         matches = list(found.values())
-        if not matches:  # nothing matched anywhere: rank candidates from the clues alone (vague)
-            guess = rank_by_clues(self.causes, text, clues, unmatched)
+        if not matches:  # nothing matched anywhere: candidates from its wording and clues (vague)
+            similar = [(self._by_id[c], s) for c, s in self.wording().rank(text) if s >= MIN_SIMILARITY]
+            guess = rank_by_clues(self.causes, text, clues, unmatched, similar)
             return ([guess] if guess is not None else []), unmatched
         if any(m.cause is None or not m.cause.generic for m in matches):
             matches = [m for m in matches if m.cause is None or not m.cause.generic]

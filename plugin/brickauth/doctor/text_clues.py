@@ -77,7 +77,10 @@ CLUES: dict[str, re.Pattern[str]] = {
         "status.407": r"\b407\b|Proxy Authentication Required",
         "status.429": r"\b429\b|\bToo Many Requests\b|\brate.?limit",
         "status.5xx": r"\b50[0234]\b|Bad Gateway|Service Unavailable|Gateway Time-?out",
-        "content.html": r"<html|<!DOCTYPE|text/html|<title>|<body",
+        # An HTML body, or a JSON parser that met one: Go's "invalid character '<'", JavaScript's
+        # "Unexpected token '<'".
+        "content.html": r"<html|<!DOCTYPE|text/html|<title>|<body|"
+        r"invalid character '<' looking for beginning|Unexpected token '?<'?",
         "content.json": r"application/json|\"error_code\"\s*:|\"error\"\s*:\s*\"",
     }.items()
 }

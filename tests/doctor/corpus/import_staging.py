@@ -2,7 +2,7 @@
 
     python tests/doctor/corpus/import_staging.py [STAGING_DIR]   (default /work/staging/corpus)
 
-Each staging file (a YAML list; schema in the gatherers' brief) becomes a file of the same name here.
+Each staging file (a YAML list; schema in GATHERING.md) becomes a file of the same name here.
 Kept: entries with a text, a known client, an http(s) source URL, settled evidence (maintainer,
 reporter-confirmed, merged-pr, docs) and a cause that is in the knowledge base, or a proposed
 ``new:<id>`` cause that ``cause_map.yaml`` maps to one. Dropped (and counted): everything else, and
@@ -93,7 +93,8 @@ def convert(staging: Path, out_dir: Path = HERE) -> Counter[str]:
     cause_map: dict[str, str] = mapping.get("new_causes") or {}
     overrides = {str(k): v for k, v in (mapping.get("entries") or {}).items()}  # ids are quoted strings
     stats: Counter[str] = Counter()
-    seen: set[str] = set()
+    staged = {path.name for path in staging.glob("*.yaml")}
+    seen: set[str] = set(_texts_not_from(staged, out_dir))
     for path in sorted(staging.glob("*.yaml")):
         entries, broken = read_entries(path)
         stats["unparseable chunk"] += broken
@@ -137,6 +138,17 @@ def convert(staging: Path, out_dir: Path = HERE) -> Counter[str]:
         if name.startswith("dropped: unmapped new:"):
             stats["unmapped new causes"] += 1
     return stats
+
+
+def _texts_not_from(staged: set[str], out_dir: Path) -> set[str]:
+    """Normalised texts of corpus files that no staging file regenerates (earlier rounds' imports)."""
+    texts: set[str] = set()
+    for path in out_dir.glob("*.yaml"):
+        if path.name in staged or path.name == CAUSE_MAP.name:
+            continue
+        items = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+        texts.update(_norm(str(item["text"])) for item in items)
+    return texts
 
 
 def _problem(entry: Any) -> str | None:

@@ -20,6 +20,7 @@ import importlib.util
 import re
 import sys
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 
 from brickauth.doctor.knowledge import Cause, KnowledgeBase, load
@@ -80,15 +81,19 @@ def documented(kb: KnowledgeBase, entries: list[score.Entry]) -> dict[tuple[str,
     return found
 
 
-def without(kb: KnowledgeBase, drop: set[tuple[str, int]]) -> KnowledgeBase:
+def without(kb: KnowledgeBase, drop: set[tuple[str, int]], texts: Sequence[str] = ()) -> KnowledgeBase:
+    """``kb`` without the patterns in ``drop`` and without the examples that copy one of ``texts``
+    (the wording index of ``doctor.similar`` learns from examples: one copying the left-out thread
+    would be that thread's own text)."""
     causes: list[Cause] = []
     for cause in kb.causes:
         keep = tuple(p for i, p in enumerate(cause.patterns) if (cause.id, i) not in drop)
         if not keep and not cause.aadsts and not cause.codes:
             keep = (re.compile(r"(?!x)x"),)  # never matches
-        causes.append(
-            dataclasses.replace(cause, patterns=keep) if len(keep) != len(cause.patterns) else cause
-        )
+        examples = tuple(ex for ex in cause.examples if not any(_shares(_norm(ex), t) for t in texts))
+        if len(keep) != len(cause.patterns) or len(examples) != len(cause.examples):
+            cause = dataclasses.replace(cause, patterns=keep, examples=examples)
+        causes.append(cause)
     return KnowledgeBase(tuple(causes))
 
 
@@ -113,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
             for key, sources in sup.items()
             if sources == {source} and (key not in docs or source in docs[key])
         }
-        reduced = without(kb, drop) if drop else kb
+        reduced = without(kb, drop, [_norm(e.text) for e in mine])
         for entry in mine:
             outcome = score.judge(reduced, entry)
             right += outcome.right
