@@ -152,7 +152,8 @@ class EngineSession:
     def close(self) -> None:
         self.closed = True
         try:
-            self._conn.close()
+            with DUCKDB_LIFECYCLE:
+                self._conn.close()
         except duckdb.Error:
             pass
 
@@ -172,6 +173,14 @@ class _Ctx:
         return self.session.namespace
 
 
+# DuckDB's Python client has crashed (SIGSEGV) when one thread opened or closed a database while
+# another thread did the same for another database in the process (seen once in the suite with
+# duckdb 2.0.1: a sandbox's engine loading beside another sandbox's teardown; duckdb/duckdb-python#435
+# reports crashes of concurrent connections). Opening and closing databases and cursors is serialised
+# process-wide; queries are not (each runs on its own session cursor).
+DUCKDB_LIFECYCLE = threading.Lock()
+
+
 class WarehouseEngine:
     """Executes Databricks SQL for a principal. ``reset()`` returns to the baseline catalogs."""
 
@@ -179,7 +188,8 @@ class WarehouseEngine:
         self.authorize = authorize
         self.clock = clock
         self._lock = threading.RLock()
-        self._db = duckdb.connect(":memory:")
+        with DUCKDB_LIFECYCLE:
+            self._db = duckdb.connect(":memory:")
         self.metastore = Metastore()
         self._sessions: set[EngineSession] = set()
         self._information_schema = InformationSchema(self)
@@ -189,7 +199,7 @@ class WarehouseEngine:
     # --- lifecycle ------------------------------------------------------------------------------
 
     def _new_connection(self) -> duckdb.DuckDBPyConnection:
-        with self._lock:
+        with self._lock, DUCKDB_LIFECYCLE:
             return self._db.cursor()
 
     def _baseline(self) -> None:
@@ -224,7 +234,8 @@ class WarehouseEngine:
             for session in list(self._sessions):
                 session.close()
             self._sessions.clear()
-            self._db.close()
+            with DUCKDB_LIFECYCLE:
+                self._db.close()
 
     # --- controls -------------------------------------------------------------------------------
 
