@@ -244,9 +244,11 @@ def rank_by_clues(
     """A vague finding with up to three candidates, or None (no clue, or no sign of failure).
 
     A sign of failure is a line that reads like an error (``text_clues.error_line``), an HTTP error
-    status or a word such as *expired*, *blocked* or *timed out*. The causes whose documented wording
-    the text reads most like (``similar``, from ``doctor.similar``) come first, then the causes its
-    clues point at; a vague cause's place goes to the first of its candidates not named yet.
+    status or a word such as *expired*, *blocked* or *timed out*. The causes its clues point at come
+    first; the causes whose documented wording the text reads most like (``similar``, from
+    ``doctor.similar``) fill the places left, or are the candidates when the clues name none (without a
+    sign of failure only when the wording is close). A vague cause's place goes to the first of its
+    candidates not named yet.
     """
     clues = clues | words_in(text)
     found = next((line for line in map(error_line, blocks) if line is not None), None)
@@ -254,9 +256,10 @@ def rank_by_clues(
     by_id = {cause.id: cause for cause in causes}
     worded: list[Candidate] = []
     for cause, similarity in similar:
+        named = {w.cause_id for w in worded}
         if cause.vague or cause.generic:
-            cause = next((by_id[c] for c in cause.candidates if c not in {w.cause_id for w in worded}), cause)
-        if not cause.vague and not cause.generic and cause.id not in {w.cause_id for w in worded}:
+            cause = next((by_id[c] for c in cause.candidates if c not in named), cause)
+        if not cause.vague and not cause.generic and cause.id not in named:
             worded.append(Candidate(cause, round(100 * similarity), (WORDING_CLUE,)))
     if not failing:  # without a sign of failure, only close wording names candidates
         worded = [cand for cand in worded if cand.score >= STRONG_SIMILARITY]
