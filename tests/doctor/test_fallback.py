@@ -39,6 +39,10 @@ def _ranked(text: str) -> list[str]:
         ("Error: could not save to the keyring", "store.no_keyring_backend"),
         ("Error: the address is blocked", "databricks.ip_access_list_blocked"),
         ("Error: the certificate of the server is not trusted", "network.ca_untrusted"),
+        ("Error: the tenant parameter is required for this command", "config.missing_setting"),
+        ("Error: unrecognized arguments: --frobnicate", "version.client_too_old"),
+        ("Error: the user has not been added to the workspace", "databricks.principal_not_in_workspace"),
+        ("Error: unsupported value 'purple' for mode", "config.invalid_value"),
     ],
 )
 def test_status_and_word_clues_rank(text: str, first: str) -> None:

@@ -78,7 +78,7 @@ WORDS: dict[str, re.Pattern[str]] = {
         "word.managed_identity": r"\bmanaged identity\b|\bIMDS\b|169\.254\.169\.254|\bMSI\b",
         "word.subscription": r"\bsubscriptions?\b",
         "word.scope": r"\bscopes?\b",
-        "word.consent": r"\bconsent",
+        "word.consent": r"\bconsent|\badmin approval\b",
         "word.cancelled": r"\bcancell?ed\b",
         "word.authority": r"\bauthority\b",
         "word.audience": r"\baudiences?\b",
@@ -97,6 +97,18 @@ WORDS: dict[str, re.Pattern[str]] = {
         "word.admin": r"\badmins?\b|\badministrators?\b",
         "word.silent": r"\bsilent(ly)?\b|\bAcquireTokenSilent\b|\bacquire_token_silent\b",
         "word.oauth_host": r"\bOAuth\b.{0,60}\bnot (supported|enabled)\b|\bOAuth Config\b",
+        "word.required": r"\b(is|are) (a )?required\b|\brequired (parameters?|arguments?|settings?|config)\b|"
+        r"\bis (not )?supplied\b|\bmust be (set|provided|supplied|specified)\b",
+        "word.unsupported_value": r"\b(unsupported|invalid|unknown|unrecognized) value\b|\bis not one of\b|"
+        r"\bmust be one of\b",
+        "word.membership": r"\bnot (been )?(registered|a member|part of|added to|assigned to)\b|"
+        r"\bno access to (this|the) workspace\b",
+        "word.port_in_use": r"\bports?\b.{0,30}\b(in use|taken|occupied)\b",
+        "word.unknown_flag": r"\bunrecogni[sz]ed (arguments?|options?|flags?)\b|\bunknown (flag|option|shorthand flag)\b|"
+        r"\bno such option\b",
+        # A crash inside the client's own code (not an answer from a server): a client bug.
+        "word.client_crash": r"\bUnboundLocalError\b|\breferenced before assignment\b|"
+        r"\bAttributeError: .NoneType. object\b|\binterface conversion\b|\bnil pointer dereference\b",
         # Not a candidate's clue: only says that the text reports a failure.
         "word.failure": r"\bnot (a |an )?(found|available|supported|allowed|valid|trusted|consented)\b|"
         r"\bunable to\b|\bcannot\b|\bcould not\b|\bfail(s|ed|ure)?\b|\binvalid\b|\bmust (use|be|have)\b|"
@@ -191,6 +203,12 @@ PRIORS: dict[str, dict[str, int]] = {
     # MSAL's silent flow reads the cache: failing there means no account was signed in (or kept).
     "word.silent": {"store.not_signed_in": 20},
     "word.oauth_host": {"databricks.oauth_not_enabled_for_host": 25},
+    "word.required": {"config.missing_setting": 25, "config.profile_incomplete": 5},
+    "word.unsupported_value": {"config.invalid_value": 25, "config.unknown_auth_type": 15},
+    "word.membership": {"databricks.principal_not_in_workspace": 30, "entra.user_not_assigned": 10},
+    "word.port_in_use": {"local.loopback_port_in_use": 40},
+    "word.unknown_flag": {"version.client_too_old": 35},
+    "word.client_crash": {"version.client_regression": 30},
     "word.ci_oidc": {"databricks.ci_oidc_token_refused": 25, "config.no_subject_token": 15},
 }  # fmt: skip
 
@@ -199,7 +217,8 @@ _FAILURE_CLUES = frozenset({
     "status.401", "status.403", "status.404", "status.407", "status.429", "status.5xx", "word.expired",
     "word.blocked", "word.forbidden", "word.timeout", "word.refused", "word.resolve", "word.locked",
     "word.bad_host", "word.missing", "word.try_later", "word.cancelled", "word.consent", "word.again",
-    "word.sign_in", "word.host_conflict", "word.failure",
+    "word.sign_in", "word.host_conflict", "word.failure", "word.required", "word.unsupported_value",
+    "word.membership", "word.port_in_use", "word.unknown_flag", "word.client_crash",
 })  # fmt: skip
 
 
