@@ -104,8 +104,8 @@ WORDS: dict[str, re.Pattern[str]] = {
         "word.membership": r"\bnot (been )?(registered|a member|part of|added to|assigned to)\b|"
         r"\bno access to (this|the) workspace\b",
         "word.port_in_use": r"\bports?\b.{0,30}\b(in use|taken|occupied)\b",
-        "word.unknown_flag": r"\bunrecogni[sz]ed (arguments?|options?|flags?)\b|\bunknown (flag|option|shorthand flag)\b|"
-        r"\bno such option\b",
+        "word.unknown_flag": r"\bunrecogni[sz]ed (arguments?|options?|flags?)\b|"
+        r"\bunknown (flag|option|shorthand flag)\b|\bno such option\b",
         # A crash inside the client's own code (not an answer from a server): a client bug.
         "word.client_crash": r"\bUnboundLocalError\b|\breferenced before assignment\b|"
         r"\bAttributeError: .NoneType. object\b|\binterface conversion\b|\bnil pointer dereference\b",
