@@ -106,6 +106,23 @@ WORDS: dict[str, re.Pattern[str]] = {
         "word.port_in_use": r"\bports?\b.{0,30}\b(in use|taken|occupied)\b",
         "word.unknown_flag": r"\bunrecogni[sz]ed (arguments?|options?|flags?)\b|"
         r"\bunknown (flag|option|shorthand flag)\b|\bno such option\b",
+        "word.revoked": r"\brevoked\b",
+        "word.disabled": r"\bdisabled\b|\bturned off\b",
+        "word.inactive": r"\b(inactive|deactivated|not active)\b",
+        "word.mfa": r"\bMFA\b|\bmulti-?factor\b|\bsecond factor\b|\bstrong authentication\b",
+        "word.conditional_access": r"\bconditional access\b|\bcompliant device\b|\bdevice (is )?(not )?"
+        r"(managed|compliant)\b",
+        "word.tenant": r"\btenant\b|\bdirectory\b",
+        "word.redirect_uri": r"\bredirect[_ ]?uri\b|\breply (url|address)\b",
+        "word.federation": r"\bfederat(ed|ion)\b|\bsubject (claim|identifier)\b|\bissuer\b",
+        "word.assertion": r"\b(client[_ ])?assertion\b",
+        "word.proxy": r"\bproxy\b|\bproxies\b",
+        "word.reset": r"\bconnection (was )?(reset|closed|aborted)\b|\bbroken pipe\b|\b(unexpected )?EOF\b",
+        "word.rate_limit": r"\brate[- ]limit|\bthrottl|\btoo many requests\b",
+        "word.owner": r"\bowner\b|\bownership\b",
+        "word.http_path": r"\bhttp[_ ]?path\b",
+        "word.hostname_mismatch": r"\bhost ?name\b.{0,40}\b(mismatch|does(n't| not) match)\b|"
+        r"\bnot valid for\b|\bSubject Alternative Name\b",
         # A crash inside the client's own code (not an answer from a server): a client bug.
         "word.client_crash": r"\bUnboundLocalError\b|\breferenced before assignment\b|"
         r"\bAttributeError: .NoneType. object\b|\binterface conversion\b|\bnil pointer dereference\b",
@@ -209,6 +226,21 @@ PRIORS: dict[str, dict[str, int]] = {
     "word.port_in_use": {"local.loopback_port_in_use": 40},
     "word.unknown_flag": {"version.client_too_old": 35},
     "word.client_crash": {"version.client_regression": 30},
+    "word.revoked": {"entra.grant_revoked": 20, "databricks.invalid_token": 20},
+    "word.disabled": {"databricks.pat_disabled": 15, "entra.user_disabled": 10},
+    "word.inactive": {"databricks.principal_inactive": 30},
+    "word.mfa": {"entra.mfa_required": 35},
+    "word.conditional_access": {"entra.conditional_access_blocked": 25, "entra.device_not_compliant": 20},
+    "word.tenant": {"token.wrong_tenant": 12, "entra.tenant_not_found": 10},
+    "word.redirect_uri": {"entra.redirect_uri_mismatch": 30, "databricks.redirect_uri_not_registered": 15},
+    "word.federation": {"entra.federated_no_match": 25, "entra.federated_token_invalid": 10},
+    "word.assertion": {"entra.client_assertion_expired": 15, "entra.assertion_signature_invalid": 15},
+    "word.proxy": {"network.proxy": 30},
+    "word.reset": {"network.connection_reset": 30},
+    "word.rate_limit": {"databricks.service_unavailable": 30},
+    "word.owner": {"databricks.table_not_owner": 25},
+    "word.http_path": {"config.http_path_malformed": 20, "databricks.warehouse_not_found": 10},
+    "word.hostname_mismatch": {"network.hostname_mismatch": 35},
     "word.ci_oidc": {"databricks.ci_oidc_token_refused": 25, "config.no_subject_token": 15},
 }  # fmt: skip
 
