@@ -24,6 +24,14 @@ os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_CLOCKSHIFT, os.environ.g
 pytest_plugins = ["brickauth_sandbox.pytest", "secret_canary"]
 
 
+@pytest.fixture(autouse=True)
+def _private_state_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test gets its own brickauth state directory (token cache, locks, cache key), so no test
+    reads a token an earlier test, another xdist worker or a second copy of the suite cached, and none
+    writes to the user's ~/.local/state/brickauth. A test or fixture that sets its own still wins."""
+    monkeypatch.setenv("BRICKAUTH_STATE_DIR", str(tmp_path_factory.mktemp("state")))
+
+
 @pytest.fixture(scope="session")
 def sandbox_session(brickauth_sandbox_session: Any) -> Any:
     return brickauth_sandbox_session

@@ -19,14 +19,25 @@ from keyring.backend import KeyringBackend
 from keyring.errors import PasswordDeleteError, PasswordSetError
 
 
+# keyring's discovery instantiates every KeyringBackend subclass a process has imported and picks the
+# highest priority (its chainer takes every one above 0). These backends are for tests that select
+# them by name or instance only: a negative priority keeps them out of discovery, and a FileKeyring
+# without a file raises TypeError, which discovery skips (a test that imported this module must not
+# change which keyring a later test of the same process discovers).
+NOT_DISCOVERED = -1
+
+
 class FileKeyring(KeyringBackend):
     """Persists entries to one JSON file, shared by every process that names the same file."""
 
-    priority = 1  # type: ignore[assignment]
+    priority = NOT_DISCOVERED  # type: ignore[assignment]
 
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
         super().__init__()
-        self.path = Path(path or os.environ["BRICKAUTH_TEST_KEYRING_FILE"])
+        path = path or os.environ.get("BRICKAUTH_TEST_KEYRING_FILE")
+        if not path:
+            raise TypeError("FileKeyring needs a path or BRICKAUTH_TEST_KEYRING_FILE")
+        self.path = Path(path)
 
     @contextmanager
     def _locked(self) -> Iterator[dict[str, str]]:
@@ -76,7 +87,7 @@ class LimitedFileKeyring(FileKeyring):
 class HangingKeyring(KeyringBackend):
     """Never answers (a Secret Service waiting on an unlock prompt) until ``release`` is set."""
 
-    priority = 1  # type: ignore[assignment]
+    priority = NOT_DISCOVERED  # type: ignore[assignment]
     release = threading.Event()
     calls = 0
 
