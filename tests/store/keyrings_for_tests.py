@@ -18,7 +18,6 @@ from typing import Any
 from keyring.backend import KeyringBackend
 from keyring.errors import PasswordDeleteError, PasswordSetError
 
-
 # keyring's discovery instantiates every KeyringBackend subclass a process has imported and picks the
 # highest priority (its chainer takes every one above 0). These backends are for tests that select
 # them by name or instance only: a negative priority keeps them out of discovery, and a FileKeyring
