@@ -83,7 +83,9 @@ WORDS: dict[str, re.Pattern[str]] = {
         "word.authority": r"\bauthority\b",
         "word.audience": r"\baudiences?\b",
         "word.missing": r"\bmissing\b|\bnot (all values are )?(present|provided|specified|set)\b|"
-        r"\bplease (set|provide|specify)\b|\bno \S+( \S+){0,3} specified\b",
+        r"\bplease (set|provide|specify)\b|\bno \S+( \S+){0,3} specified\b|"
+        r"\b(is|are) (a )?required\b|\brequired (parameters?|arguments?|settings?|config)\b|"
+        r"\bis (not )?supplied\b|\bmust be (set|provided|supplied|specified)\b",
         "word.try_later": r"\btry again later\b|\btaking too long\b|\btemporarily\b",
         "word.gateway": r"\bgateway\b",
         "word.ci_oidc": r"\bOIDC token\b|\bid-token\b|\bACTIONS_ID_TOKEN|\bservice connection\b",
@@ -97,8 +99,6 @@ WORDS: dict[str, re.Pattern[str]] = {
         "word.admin": r"\badmins?\b|\badministrators?\b",
         "word.silent": r"\bsilent(ly)?\b|\bAcquireTokenSilent\b|\bacquire_token_silent\b",
         "word.oauth_host": r"\bOAuth\b.{0,60}\bnot (supported|enabled)\b|\bOAuth Config\b",
-        "word.required": r"\b(is|are) (a )?required\b|\brequired (parameters?|arguments?|settings?|config)\b|"
-        r"\bis (not )?supplied\b|\bmust be (set|provided|supplied|specified)\b",
         "word.unsupported_value": r"\b(unsupported|invalid|unknown|unrecognized) value\b|\bis not one of\b|"
         r"\bmust be one of\b",
         "word.membership": r"\bnot (been )?(registered|a member|part of|added to|assigned to)\b|"
@@ -118,7 +118,6 @@ WORDS: dict[str, re.Pattern[str]] = {
         "word.assertion": r"\b(client[_ ])?assertion\b",
         "word.proxy": r"\bproxy\b|\bproxies\b",
         "word.reset": r"\bconnection (was )?(reset|closed|aborted)\b|\bbroken pipe\b|\b(unexpected )?EOF\b",
-        "word.rate_limit": r"\brate[- ]limit|\bthrottl|\btoo many requests\b",
         "word.owner": r"\bowner\b|\bownership\b",
         "word.http_path": r"\bhttp[_ ]?path\b",
         "word.hostname_mismatch": r"\bhost ?name\b.{0,40}\b(mismatch|does(n't| not) match)\b|"
@@ -220,7 +219,6 @@ PRIORS: dict[str, dict[str, int]] = {
     # MSAL's silent flow reads the cache: failing there means no account was signed in (or kept).
     "word.silent": {"store.not_signed_in": 20},
     "word.oauth_host": {"databricks.oauth_not_enabled_for_host": 25},
-    "word.required": {"config.missing_setting": 25, "config.profile_incomplete": 5},
     "word.unsupported_value": {"config.invalid_value": 25, "config.unknown_auth_type": 15},
     "word.membership": {"databricks.principal_not_in_workspace": 30, "entra.user_not_assigned": 10},
     "word.port_in_use": {"local.loopback_port_in_use": 40},
@@ -237,7 +235,6 @@ PRIORS: dict[str, dict[str, int]] = {
     "word.assertion": {"entra.client_assertion_expired": 15, "entra.assertion_signature_invalid": 15},
     "word.proxy": {"network.proxy": 30},
     "word.reset": {"network.connection_reset": 30},
-    "word.rate_limit": {"databricks.service_unavailable": 30},
     "word.owner": {"databricks.table_not_owner": 25},
     "word.http_path": {"config.http_path_malformed": 20, "databricks.warehouse_not_found": 10},
     "word.hostname_mismatch": {"network.hostname_mismatch": 35},
@@ -249,7 +246,7 @@ _FAILURE_CLUES = frozenset({
     "status.401", "status.403", "status.404", "status.407", "status.429", "status.5xx", "word.expired",
     "word.blocked", "word.forbidden", "word.timeout", "word.refused", "word.resolve", "word.locked",
     "word.bad_host", "word.missing", "word.try_later", "word.cancelled", "word.consent", "word.again",
-    "word.sign_in", "word.host_conflict", "word.failure", "word.required", "word.unsupported_value",
+    "word.sign_in", "word.host_conflict", "word.failure", "word.unsupported_value",
     "word.membership", "word.port_in_use", "word.unknown_flag", "word.client_crash",
 })  # fmt: skip
 

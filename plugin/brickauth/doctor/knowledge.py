@@ -289,20 +289,18 @@ class KnowledgeBase:
         ranked = []
         # Words of the block (cluster, catalog, admin, expired, ...) move candidates up, and can name a
         # specific cause the vague one does not list: a bare 403 about a cluster is about the cluster.
-        with_words = clues | words_in(block)
+        words = words_in(block) - clues
         for position, other_id in enumerate(cause.candidates):
             other = self._by_id[other_id]
             prior = 100 - 4 * position
             if block and other.matches(block, frozenset(), frozenset()):
                 prior += DIRECT_MATCH_BONUS  # the text itself says it (e.g. beside a legacy catch-all code)
-            words = min(WORD_CAP, clue_points(other, with_words - clues)[0])
-            ranked.append(Candidate(other, prior + other.clue_score(clues) + words, _clues_of(other, used)))
-        listed = set(cause.candidates)
-        for named in score_causes(self.causes, with_words):
-            if named.cause_id not in listed and named.cause_id != cause.id:
-                points = clue_points(named.cause, with_words - clues)[0]
-                if points >= WORD_MIN:
-                    ranked.append(Candidate(named.cause, WORD_BASE + min(WORD_CAP, points), named.clues))
+            worded = min(WORD_CAP, clue_points(other, words)[0])
+            ranked.append(Candidate(other, prior + other.clue_score(clues) + worded, _clues_of(other, used)))
+        for named in score_causes(self.causes, words):
+            unlisted = named.cause_id not in cause.candidates and named.cause_id != cause.id
+            if unlisted and named.score >= WORD_MIN:
+                ranked.append(Candidate(named.cause, WORD_BASE + min(WORD_CAP, named.score), named.clues))
         for other_score, other in others:  # specific causes the same block names outright
             if not other.generic and not other.vague:
                 direct = 100 + DIRECT_MATCH_BONUS - max(0, score - other_score) // 2

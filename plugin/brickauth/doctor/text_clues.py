@@ -75,7 +75,7 @@ CLUES: dict[str, re.Pattern[str]] = {
         "status.403": r"\b403\b|Forbidden|PERMISSION_DENIED|PermissionDenied",
         "status.404": r"\b404\b|Not Found\b|NOT_FOUND|ENDPOINT_NOT_FOUND",
         "status.407": r"\b407\b|Proxy Authentication Required",
-        "status.429": r"\b429\b|\bToo Many Requests\b|\brate.?limit",
+        "status.429": r"\b429\b|\bToo Many Requests\b|\brate.?limit|\bthrottl",
         "status.5xx": r"\b50[0234]\b|Bad Gateway|Service Unavailable|Gateway Time-?out",
         # An HTML body, or a JSON parser that met one: Go's "invalid character '<'", JavaScript's
         # "Unexpected token '<'".
