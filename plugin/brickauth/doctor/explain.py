@@ -164,7 +164,8 @@ def render_text(result: ExplainResult) -> str:
         out.append("")
     if result.unrecognized:
         if any(m.cause_id == FALLBACK_ID for m in result.findings):
-            out.append("Not recognised as a known message (the candidates above come from its clues only):")
+            out.append("Not recognised as a known message (the candidates above come from its clues only: "
+                       "status, client, host, words, wording):")
         else:
             out.append("Not recognised (brickauth does not know these errors and will not guess):")
         for item in result.unrecognized:

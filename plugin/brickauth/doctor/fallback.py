@@ -42,8 +42,9 @@ FALLBACK = Cause(
     title="Not a message brickauth knows; likely causes from the clues in the text",
     explanation=(
         "No entry of the knowledge base matches this text, but it carries clues (HTTP status, client, "
-        "host shape, environment variables, words such as expired, blocked or timed out). The causes "
-        "below are ranked from those clues only: candidates to tell apart, not a diagnosis."
+        "host shape, environment variables, words such as expired, blocked or timed out, wording like "
+        "a known message's). The causes below are ranked from those clues only: candidates to tell "
+        "apart, not a diagnosis."
     ),
     fix="Run `brickauth doctor`: the check named under each candidate confirms or rules it out.",
     links=(),
