@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from brickauth.doctor import knowledge
+from brickauth.doctor import knowledge, vocabulary
 from brickauth.doctor.knowledge import KnowledgeBaseError, load, parse
 
 KB = load()
@@ -226,10 +226,12 @@ def test_every_check_named_is_a_documented_doctor_check() -> None:
 
 def test_literal_precheck_never_changes_a_classification() -> None:
     texts = [c.examples[0] for c in KB.causes]  # the slow path runs every regex on every block
+    texts += [m.replace("{}", "x") for c in KB.causes for m in c.messages]
     with_needles = [[m.cause_id for m in KB.classify(t)] for t in texts]
-    plain = parse(knowledge.source_text())
+    plain = parse(knowledge.source_text(), vocabulary.messages())
     for cause in plain.causes:
         object.__setattr__(cause, "_needles", tuple(() for _ in cause.patterns))
+        object.__setattr__(cause, "_message_words", tuple(() for _ in cause.messages))
     plain._build_index()
     assert [[m.cause_id for m in plain.classify(t)] for t in texts] == with_needles
 

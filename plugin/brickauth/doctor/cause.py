@@ -8,6 +8,9 @@ import re
 from dataclasses import dataclass, field
 
 from brickauth.doctor.text_clues import _needle_set
+from brickauth.doctor.vocabulary import template_regex
+
+_WORD_RE = re.compile(r"[A-Za-z][A-Za-z'-]+")  # the literal words of a client's message
 
 GENERIC_PRIORITY = 30
 AADSTS_PRIORITY = 80
@@ -34,6 +37,7 @@ class Cause:
     clues: tuple[tuple[str, int], ...] = ()
     tell: str = ""
     check: str | None = None
+    messages: tuple[str, ...] = ()  # the clients' own messages for it (``doctor.vocabulary``)
 
     @property
     def aadsts_texts(self) -> tuple[str, ...]:
@@ -61,24 +65,73 @@ class Cause:
             return False
         if ba_codes.intersection(self.codes):
             return True
+        lowered = block.lower() if lowered is None else lowered
+        if self.says(block, lowered):
+            return True  # a client's own message needs no other word
         if self.requires is not None and not self.requires.search(block):
             return False
         if codes.intersection(self.aadsts):
             return True
+        return _search(self.patterns, self.needles, block, lowered)
+
+    def says(self, block: str, lowered: str | None = None) -> bool:
+        """Whether ``block`` holds one of the clients' own messages for this cause, whole."""
+        if not self.messages:
+            return False
         lowered = block.lower() if lowered is None else lowered
-        for pattern, needles in zip(self.patterns, self.needles, strict=True):
-            if (not needles or any(n in lowered for n in needles)) and pattern.search(block):
+        for index, words in enumerate(self.message_words):
+            if words and words[0] not in lowered:
+                continue  # the longest word rules out most messages at once
+            if all(w in lowered for w in words) and self._message_pattern(index).search(block):
                 return True
         return False
 
     @property
+    def message_patterns(self) -> tuple[re.Pattern[str], ...]:
+        return tuple(self._message_pattern(i) for i in range(len(self.messages)))
+
+    def _message_pattern(self, index: int) -> re.Pattern[str]:
+        # Compiled on first need: most messages are ruled out by their words first.
+        compiled: dict[int, re.Pattern[str]] = self.__dict__.setdefault("_message_patterns", {})
+        if index not in compiled:
+            compiled[index] = re.compile(template_regex(self.messages[index]), re.IGNORECASE | re.DOTALL)
+        return compiled[index]
+
+    @property
     def needles(self) -> tuple[tuple[str, ...], ...]:
         """For each pattern, lower-case literals one of which every match contains (empty: no pre-check)."""
-        cached: tuple[tuple[str, ...], ...] | None = self.__dict__.get("_needles")
+        return self._needles_of("_needles", self.patterns)
+
+    @property
+    def message_words(self) -> tuple[tuple[str, ...], ...]:
+        """For each of the clients' messages, its literal words (lower case): all are in a match."""
+        cached: tuple[tuple[str, ...], ...] | None = self.__dict__.get("_message_words")
         if cached is None:
-            cached = tuple(_needle_set(p.pattern) for p in self.patterns)
-            object.__setattr__(self, "_needles", cached)
+            found = ({w.lower() for w in _WORD_RE.findall(" ".join(m.split("{}")))} for m in self.messages)
+            cached = tuple(tuple(sorted(words, key=len, reverse=True)) for words in found)
+            object.__setattr__(self, "_message_words", cached)
         return cached
+
+    @property
+    def message_needles(self) -> tuple[tuple[str, ...], ...]:
+        """``needles`` of the clients' messages: the longest literal word of each."""
+        return tuple(words[:1] for words in self.message_words)
+
+    def _needles_of(self, key: str, patterns: tuple[re.Pattern[str], ...]) -> tuple[tuple[str, ...], ...]:
+        cached: tuple[tuple[str, ...], ...] | None = self.__dict__.get(key)
+        if cached is None:
+            cached = tuple(_needle_set(p.pattern) for p in patterns)
+            object.__setattr__(self, key, cached)
+        return cached
+
+
+def _search(
+    patterns: tuple[re.Pattern[str], ...], needles: tuple[tuple[str, ...], ...], block: str, lowered: str
+) -> bool:
+    for pattern, literals in zip(patterns, needles, strict=True):
+        if (not literals or any(n in lowered for n in literals)) and pattern.search(block):
+            return True
+    return False
 
 
 @dataclass(frozen=True)

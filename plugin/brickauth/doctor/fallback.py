@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 
 from brickauth.doctor.cause import Candidate, Cause, Match, _dedupe
 from brickauth.doctor.text_clues import Block, error_line
@@ -256,12 +257,18 @@ def words_in(text: str) -> frozenset[str]:
     return frozenset(name for name, pattern in WORDS.items() if pattern.search(text))
 
 
+@lru_cache(maxsize=1024)
+def _weights(cause_id: str, clues: tuple[tuple[str, int], ...]) -> dict[str, int]:
+    weights = {name: min(weight, YAML_WEIGHT_CAP) for name, weight in clues}
+    for clue, priors in PRIORS.items():
+        if cause_id in priors:
+            weights[clue] = weights.get(clue, 0) + priors[cause_id]
+    return weights
+
+
 def clue_points(cause: Cause, clues: frozenset[str]) -> tuple[int, tuple[str, ...]]:
     """How strongly ``clues`` point at ``cause`` (capped causes.yaml weights plus ``PRIORS``)."""
-    weights = {name: min(weight, YAML_WEIGHT_CAP) for name, weight in cause.clues}
-    for clue, priors in PRIORS.items():
-        if cause.id in priors:
-            weights[clue] = weights.get(clue, 0) + priors[cause.id]
+    weights = _weights(cause.id, cause.clues)
     used = tuple(sorted(name for name in clues if weights.get(name, 0) > 0))
     return sum(weights.get(name, 0) for name in clues), used
 

@@ -25,13 +25,15 @@ The records (``Cause``, ``Candidate``, ``Match``) live in ``cause``.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
 from typing import Any
 
 import yaml
 
+from brickauth.doctor import vocabulary
 from brickauth.doctor.cause import AADSTS_PRIORITY as AADSTS_PRIORITY
 from brickauth.doctor.cause import GENERIC_PRIORITY as GENERIC_PRIORITY
 from brickauth.doctor.cause import PATTERN_PRIORITY as PATTERN_PRIORITY
@@ -39,7 +41,13 @@ from brickauth.doctor.cause import Candidate as Candidate
 from brickauth.doctor.cause import Cause as Cause
 from brickauth.doctor.cause import Match as Match
 from brickauth.doctor.cause import _clues_of, _dedupe
-from brickauth.doctor.fallback import FALLBACK_ID, clue_points, rank_by_clues, score_causes, words_in
+from brickauth.doctor.fallback import (
+    FALLBACK_ID,
+    clue_points,
+    rank_by_clues,
+    score_causes,
+    words_in,
+)
 from brickauth.doctor.similar import MIN_SIMILARITY, WordingIndex
 from brickauth.doctor.text_clues import _BA_CODE_RE, _LONE_CODE_RE, _codes_in, excerpt
 from brickauth.doctor.text_clues import CLUES as CLUES
@@ -49,6 +57,7 @@ from brickauth.doctor.text_clues import _needle_set as _needle_set
 from brickauth.doctor.text_clues import clues_in as clues_in
 from brickauth.doctor.text_clues import split_blocks as split_blocks
 from brickauth.doctor.text_clues import strip_ansi as strip_ansi
+from brickauth.doctor.vocabulary import Message
 from brickauth.entra_codes import PRIMARY_NUMBER, codes_for
 
 CODE_PRIORITY = 96  # a brickauth code names its cause exactly (unless the cause is generic)
@@ -108,10 +117,11 @@ class KnowledgeBase:
         always: set[int] = set()
         self._by_needle = {}
         for index, cause in enumerate(self.causes):
-            if cause.requires is not None or any(not needles for needles in cause.needles):
+            every = cause.needles + cause.message_needles
+            if cause.requires is not None or any(not needles for needles in every):
                 always.add(index)
             else:
-                for needle in {n for needles in cause.needles for n in needles}:
+                for needle in {n for needles in every for n in needles}:
                     self._by_needle.setdefault(needle, []).append(index)
         self._always = frozenset(always)
 
@@ -121,7 +131,11 @@ class KnowledgeBase:
             self._wording = WordingIndex(
                 (cause.id, text)
                 for cause in self.causes
-                for text in (*cause.examples, f"{cause.title}. {cause.tell}")
+                for text in (
+                    *cause.examples,
+                    *(m.replace("{}", " ") for m in cause.messages),
+                    f"{cause.title}. {cause.tell}",
+                )
             )
         return self._wording
 
@@ -391,13 +405,24 @@ def parse_cause(entry: dict[str, Any]) -> Cause:
     )
 
 
-def parse(text: str) -> KnowledgeBase:
+def parse(text: str, messages: Iterable[Message] = ()) -> KnowledgeBase:
+    """The knowledge base of ``text`` (causes.yaml), each cause also matching its clients' ``messages``."""
     # libyaml's loader when PyYAML has it: the pure-Python one takes about a second for causes.yaml.
     loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     data = yaml.load(text, Loader=loader)  # noqa: S506 (SafeLoader or its libyaml twin)
     if not isinstance(data, dict) or not isinstance(data.get("causes"), list):
         raise KnowledgeBaseError("causes.yaml must be a mapping with a 'causes' list")
-    return KnowledgeBase(tuple(parse_cause(entry) for entry in data["causes"]))
+    causes = [parse_cause(entry) for entry in data["causes"]]
+    templates: dict[str, list[str]] = {}
+    known = {cause.id for cause in causes}
+    for message in messages:
+        if message.cause not in known:
+            raise KnowledgeBaseError(f"vocabulary of {message.client}: unknown cause {message.cause}")
+        templates.setdefault(message.cause, []).append(message.text)
+    for index, cause in enumerate(causes):
+        if cause.id in templates:
+            causes[index] = replace(cause, messages=tuple(dict.fromkeys(templates.pop(cause.id))))
+    return KnowledgeBase(tuple(causes))
 
 
 def source_text() -> str:
@@ -407,7 +432,7 @@ def source_text() -> str:
 @lru_cache(maxsize=1)
 def load() -> KnowledgeBase:
     """The knowledge base shipped with brickauth (parsed once per process)."""
-    return parse(source_text())
+    return parse(source_text(), vocabulary.messages())
 
 
 def cause_for_code(code: str) -> Cause | None:
