@@ -5,7 +5,9 @@ Databricks CLI and SDKs, the SQL connectors and drivers, dbt-databricks, azure-i
 keyring. The YAML files of this package list those messages, read from each client's source (the file
 names the repository, the commit and the path of every message; ``commit: mixed`` where a monorepo too
 large to copy whole was read file by file, at versions of different ages), so a wording we never saw in
-a bug report is still known when the client can print it. Only the source is read, never a corpus text.
+a bug report is still known when the client can print it. A service whose code is not public (the
+Databricks workspace's own errors) is read from its vendor documentation instead (``docs:`` a URL, and
+``at`` the entry on that page). Only sources and docs are read, never a corpus text.
 
 A message is a template: its literal text with ``{}`` where the client inserts a value (a host, an
 error, a path). It becomes a pattern of its cause (``knowledge.load``): literal words in order, any
@@ -37,7 +39,7 @@ class Message:
     """One message a client builds: its template, the cause it names, and where the client builds it."""
 
     client: str
-    repo: str
+    repo: str  # owner/name of the client's source, or the URL of the vendor page that documents it
     cause: str
     text: str
     at: str
@@ -73,8 +75,10 @@ def _messages_of(data: Any, where: str) -> list[Message]:
         raise VocabularyError(f"{where}: must be a list of clients")
     found: list[Message] = []
     for block in data:
-        if not isinstance(block, dict) or not all(isinstance(block.get(k), str) for k in ("client", "repo")):
-            raise VocabularyError(f"{where}: each client needs 'client' and 'repo'")
+        if not isinstance(block, dict) or not isinstance(block.get("client"), str):
+            raise VocabularyError(f"{where}: each client needs 'client' and 'repo' (or 'docs')")
+        if not isinstance(block.get("repo", block.get("docs")), str):
+            raise VocabularyError(f"{where}: each client needs 'client' and 'repo' (or 'docs')")
         for item in block.get("messages") or []:
             text, cause, at = item.get("text"), item.get("cause"), item.get("at")
             if not all(isinstance(v, str) and v.strip() for v in (text, cause, at)):
@@ -83,7 +87,8 @@ def _messages_of(data: Any, where: str) -> list[Message]:
                 raise VocabularyError(f"{where}: {block['client']}: {text!r} has fewer than {MIN_WORDS} "
                                       "literal words; it cannot name a cause")  # fmt: skip
             commit = str(block.get("commit") or "mixed")
-            found.append(Message(block["client"], block["repo"], cause, text, at, commit))
+            origin = block.get("repo") or block["docs"]
+            found.append(Message(block["client"], origin, cause, text, at, commit))
     return found
 
 
