@@ -65,6 +65,8 @@ def test_every_message_with_its_values_filled_in_names_its_cause(message: Messag
 def test_a_template_without_enough_literal_words_or_a_known_cause_is_refused() -> None:
     with pytest.raises(VocabularyError, match="fewer than"):
         vocabulary.parse("- {client: c, repo: o/r, messages: [{cause: a.b, text: '{}: failed {}', at: x}]}")
+    with pytest.raises(VocabularyError, match="spans paragraphs"):
+        vocabulary.parse('- {client: c, repo: o/r, messages: [{cause: a.b, text: "a b c\\n\\nd e", at: x}]}')
     with pytest.raises(VocabularyError, match="needs text, cause and at"):
         vocabulary.parse("- {client: c, repo: o/r, messages: [{cause: a.b, text: 'a b c d e'}]}")
     with pytest.raises(VocabularyError, match="'client' and 'repo'"):

@@ -12,7 +12,8 @@ Databricks workspace's own errors) is read from its vendor documentation instead
 A message is a template: its literal text with ``{}`` where the client inserts a value (a host, an
 error, a path). It becomes a pattern of its cause (``knowledge.load``): literal words in order, any
 whitespace or line wrap between them, up to ``GAP`` characters for each ``{}``. A template needs
-``MIN_WORDS`` literal words, so a bare wrapper ("{}: {}", "failed to {}") never names a cause.
+``MIN_WORDS`` literal words, so a bare wrapper ("{}: {}", "failed to {}") never names a cause, and one
+paragraph: a text is matched block by block (``text_clues.split_blocks``).
 """
 
 from __future__ import annotations
@@ -83,6 +84,9 @@ def _messages_of(data: Any, where: str) -> list[Message]:
             text, cause, at = item.get("text"), item.get("cause"), item.get("at")
             if not all(isinstance(v, str) and v.strip() for v in (text, cause, at)):
                 raise VocabularyError(f"{where}: {block['client']}: each message needs text, cause and at")
+            if re.search(r"\n\s*\n", text.strip()):
+                raise VocabularyError(f"{where}: {block['client']}: {text[:40]!r}... spans paragraphs; "
+                                      "a message is matched within one block: keep its first")  # fmt: skip
             if len(literal_words(text)) < MIN_WORDS:
                 raise VocabularyError(f"{where}: {block['client']}: {text!r} has fewer than {MIN_WORDS} "
                                       "literal words; it cannot name a cause")  # fmt: skip
