@@ -61,7 +61,7 @@ class Cause:
         ba_codes: frozenset[str] = frozenset(),
         lowered: str | None = None,
     ) -> bool:
-        if self.excludes is not None and self.excludes.search(block):
+        if self.excluded(block):
             return False
         if ba_codes.intersection(self.codes):
             return True
@@ -73,6 +73,9 @@ class Cause:
         if codes.intersection(self.aadsts):
             return True
         return _search(self.patterns, self.needles, block, lowered)
+
+    def excluded(self, block: str) -> bool:
+        return self.excludes is not None and self.excludes.search(block) is not None
 
     def says(self, block: str, lowered: str | None = None) -> bool:
         """Whether ``block`` holds one of the clients' own messages for this cause, whole."""

@@ -90,6 +90,8 @@ class KnowledgeBase:
     # Pre-check index: a cause whose every pattern has a needle is tried only when one is in the text.
     _always: frozenset[int] = field(default=frozenset(), repr=False)
     _by_needle: dict[str, list[int]] = field(default_factory=dict, repr=False)
+    # ... and a cause that none of those needles names is tried for its clients' messages alone.
+    _by_message_word: dict[str, list[int]] = field(default_factory=dict, repr=False)
     _wording: WordingIndex | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -116,13 +118,17 @@ class KnowledgeBase:
     def _build_index(self) -> None:
         always: set[int] = set()
         self._by_needle = {}
+        self._by_message_word = {}
         for index, cause in enumerate(self.causes):
-            every = cause.needles + cause.message_needles
-            if cause.requires is not None or any(not needles for needles in every):
+            if cause.requires is not None or any(not needles for needles in cause.needles):
                 always.add(index)
             else:
-                for needle in {n for needles in every for n in needles}:
+                for needle in {n for needles in cause.needles for n in needles}:
                     self._by_needle.setdefault(needle, []).append(index)
+            if any(not words for words in cause.message_needles):
+                always.add(index)  # a message without a word to look for is tried on every block
+            for word in {w for words in cause.message_needles for w in words}:
+                self._by_message_word.setdefault(word, []).append(index)
         self._always = frozenset(always)
 
     def wording(self) -> WordingIndex:
@@ -238,10 +244,15 @@ class KnowledgeBase:
         for needle, indexes in self._by_needle.items():
             if needle in lowered:
                 tried.update(indexes)
+        tried.update(self._indexes_for_codes(codes, ba_codes))
+        saying = {i for word, found in self._by_message_word.items() if word in lowered for i in found}
         scored: list[tuple[int, Cause]] = []
-        for index in sorted(tried | self._indexes_for_codes(codes, ba_codes)):
+        for index in sorted(tried | saying):
             cause = self.causes[index]
-            if not cause.matches(block.text, codes, ba_codes, lowered):
+            if index in tried:
+                if not cause.matches(block.text, codes, ba_codes, lowered):
+                    continue
+            elif not cause.says(block.text, lowered) or cause.excluded(block.text):
                 continue
             if known_codes and cause.aadsts and not known_codes.intersection(cause.aadsts):
                 continue  # never a cause of another AADSTS code than the one in the text
