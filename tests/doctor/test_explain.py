@@ -96,6 +96,7 @@ def test_redact_keeps_ids_and_codes() -> None:
         "cannot create token: cannot configure direct auth: host is empty",
         "const id_token = yield OidcClient.getCall(id_token_url);",
         "failed during request visitor: token: oauth2: cannot fetch token: Response: {...}",
+        "azure-cli: cannot get access token: most likely Azure CLI is not installed.",
     ],
 )
 def test_redact_keeps_words_after_secret_named_keys(text: str) -> None:

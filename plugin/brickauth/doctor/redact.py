@@ -23,7 +23,8 @@ _SECRET_KEYS = (
 # key, and never quoted: a plain-word password is still masked.
 _PROSE = frozenset(
     "error errors failed failure cannot could invalid expired missing empty none null undefined true false "
-    "write read open token tokens request required denied permission permissions yield await".split()
+    "write read open token tokens request required denied permission permissions yield await "
+    "most no not unable the".split()
 )
 _PROSE_VALUE = re.compile(r"([A-Za-z]+)[:.;,`)]*")
 
